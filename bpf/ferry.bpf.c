@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bpf/ferry.bpf.c: the XDP engine: table glue for the common core, encap via adjust_head, one stats-and-verdict exit. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+
+/* Load-time knobs, set by ferryd before load. */
+const volatile __u32 ferry_hash_seed = 0;
+
+/* ---- table glue: what common/select.h asks of an engine --------------- */
+struct lb_tables;
+
+static __always_inline const struct lb_vip *
+lb_tbl_vip(struct lb_tables *t, const struct lb_vip_key *k)
+{
+	return bpf_map_lookup_elem(&vips, k);
+}
+
+static __always_inline __u32 lb_tbl_ring(struct lb_tables *t, __u32 ring,
+					 __u32 slot)
+{
+	void *inner = bpf_map_lookup_elem(&rings, &ring);
+	__u32 *id;
+
+	if (!inner)
+		return FERRY_NO_BACKEND;
+	id = bpf_map_lookup_elem(inner, &slot);
+	return id ? *id : FERRY_NO_BACKEND;
+}
+
+static __always_inline const struct lb_backend *
+lb_tbl_backend(struct lb_tables *t, __u32 id)
+{
+	return bpf_map_lookup_elem(&backends, &id);
+}
+
+static __always_inline const struct lb_pin *
+lb_tbl_pin(struct lb_tables *t, const struct lb_pin_key *k)
+{
+	return bpf_map_lookup_elem(&pins, k);
+}
+
+static __always_inline const struct lb_flow *
+lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k)
+{
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+static __always_inline void lb_tbl_flow_put(struct lb_tables *t,
+					    const struct lb_flow_key *k,
+					    const struct lb_flow *v)
+{
+	bpf_map_update_elem(&flows, k, v, BPF_ANY);
+}
+
+static __always_inline __u32 lb_tbl_seed(struct lb_tables *t)
+{
+	return ferry_hash_seed;
+}
+
+#include "common/pipeline.h"
+
+/* ---- the one exit: count, then map the verdict ------------------------ */
+static __always_inline int lb_account(const struct lb_result *r, __u64 bytes)
+{
+	struct lb_global_stats *g;
+	struct lb_vip_stats *vs;
+	struct lb_counter *c;
+	__u32 zero = 0, id;
+	int i;
+
+	g = bpf_map_lookup_elem(&global_stats, &zero);
+	if (g) {
+		if (r->reason < LB_REASON_MAX) {
+			g->reason[r->reason].packets++;
+			g->reason[r->reason].bytes += bytes;
+		}
+#pragma unroll
+		for (i = 0; i < LB_EVENT_MAX; i++)
+			if (r->events & (1u << i))
+				g->event[i]++;
+	}
+	if (r->vip_id != FERRY_NO_BACKEND) {
+		id = r->vip_id;
+		vs = bpf_map_lookup_elem(&vip_stats, &id);
+		if (vs) {
+			vs->packets++;
+			vs->bytes += bytes;
+			vs->new_flows += r->new_flow;
+		}
+	}
+	if (r->verdict == LB_TX) {
+		id = r->backend_id;
+		c = bpf_map_lookup_elem(&backend_stats, &id);
+		if (c) {
+			c->packets++;
+			c->bytes += bytes;
+		}
+	}
+	if (r->pin_id != FERRY_NO_BACKEND) {
+		id = r->pin_id;
+		c = bpf_map_lookup_elem(&pin_stats, &id);
+		if (c) {
+			c->packets++;
+			c->bytes += bytes;
+		}
+	}
+	if (r->verdict == LB_TX)
+		return XDP_TX;
+	if (r->verdict == LB_PASS)
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int ferry_xdp(struct xdp_md *ctx)
+{
+	__u8 *data = (__u8 *)(long)ctx->data;
+	__u8 *end = (__u8 *)(long)ctx->data_end;
+	__u64 bytes = end - data;
+	const struct lb_config *cfg;
+	struct lb_result r;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	lb_decide(0, cfg, data, end, &r);
+	if (r.verdict == LB_TX && cfg) {
+		if (bpf_xdp_adjust_head(ctx, -(int)r.outer_len)) {
+			lb_finish(&r, LB_DROP, LB_R_DROP_ENCAP);
+		} else {
+			data = (__u8 *)(long)ctx->data;
+			end = (__u8 *)(long)ctx->data_end;
+			if (lb_encap(data, end, &r, cfg))
+				lb_finish(&r, LB_DROP, LB_R_DROP_ENCAP);
+		}
+	}
+	return lb_account(&r, bytes);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* common/pipeline.h: the forwarding decision for one frame: parse -> VIP -> select -> encap plan. Used by BPF and userspace.
+ *
+ * An engine runs, per frame:
+ *   lb_decide(tables, cfg, start, end, &r);
+ *   if r.verdict == LB_TX: grow the frame's front by r.outer_len bytes,
+ *       then lb_encap(new_start, new_end, &r, cfg) (failure: drop, encap);
+ *   count r (reason, vip, backend, pin, events) and map r.verdict to its own.
+ * See select.h for the table functions the engine must define first.
+ */
+#ifndef FERRY_COMMON_PIPELINE_H
+#define FERRY_COMMON_PIPELINE_H
+
+#include "compat.h"
+#include "encap.h"
+#include "parse.h"
+#include "result.h"
+#include "select.h"
+
+/* Encap plan: outer header size for the backend's family, MTU check. */
+static LB_INLINE int lb_plan_encap(const struct lb_config *cfg,
+				   const struct lb_backend *be,
+				   struct lb_result *r)
+{
+	r->dst_family = be->family;
+	lb_memcpy(&r->dst, &be->addr, sizeof(r->dst));
+	r->outer_len = be->family == LB_AF_INET6 ? LB_OUTER6_LEN : LB_OUTER4_LEN;
+	if ((__u32)r->pkt.ip_len + r->outer_len > cfg->mtu)
+		return lb_finish(r, LB_DROP, LB_R_DROP_TOO_BIG);
+	return lb_finish(r, LB_TX, LB_R_FORWARD);
+}
+
+static LB_INLINE int lb_decide(struct lb_tables *t, const struct lb_config *cfg,
+			       const __u8 *start, const __u8 *end,
+			       struct lb_result *r)
+{
+	const struct lb_backend *be;
+	const struct lb_vip *vip;
+	int v;
+
+	lb_result_init(r);
+	v = lb_parse(start, end, &r->pkt);
+	if (v != LB_CONTINUE)
+		return lb_finish(r, v, r->pkt.reason);
+
+	vip = lb_find_vip(t, &r->pkt);
+	if (!vip)
+		return lb_finish(r, LB_PASS, LB_R_PASS_NOT_VIP);
+	r->vip_id = vip->id;
+	if (r->pkt.frag != LB_FRAG_NONE && !(vip->flags & LB_VIP_HASH_SOURCE))
+		return lb_finish(r, LB_DROP, LB_R_DROP_FRAGMENT);
+	if (!cfg || !(cfg->flags & LB_CFG_READY))
+		return lb_finish(r, LB_DROP, LB_R_DROP_NO_BACKEND);
+
+	v = lb_select(t, vip, r, &be);
+	if (v != LB_CONTINUE)
+		return v;
+	if (r->pkt.icmp_error)
+		lb_event(r, LB_EV_ICMP_STEERED);
+	return lb_plan_encap(cfg, be, r);
+}
+
+#endif /* FERRY_COMMON_PIPELINE_H */
