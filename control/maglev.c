@@ -15,6 +15,28 @@
 #define MG_SEED_DIGEST_LO 0x4d676c34u
 #define MG_DIGEST_EMPTY 0xffffffffu
 
+/*
+ * How the first free slot of a permutation is found changes as the table
+ * fills (the answer does not). With left slots free a probe hits one with
+ * odds left / m:
+ *   - while more than m * MG_BATCH_NUM / MG_BATCH_DEN are free, probe one
+ *     slot at a time;
+ *   - then MG_BATCH slots per step, one branch for all of them;
+ *   - for the last MG_LIST_AT free slots, which would cost the most probes
+ *     (m / left per claim), go over a list of them: free slot e is
+ *     (e - cur) * skip^-1 (mod m) steps away; take the nearest.
+ */
+#ifndef MG_LIST_AT
+#define MG_LIST_AT 320u
+#endif
+#ifndef MG_BATCH_NUM
+#define MG_BATCH_NUM 1
+#define MG_BATCH_DEN 2
+#endif
+#ifndef MG_BATCH
+#define MG_BATCH 8
+#endif
+
 /* A backend's identity as numbers that sort like (family, address bytes). */
 struct mg_key {
 	__u64 hi; /* address bytes 0..7, big-endian */
@@ -27,13 +49,15 @@ struct mg_key {
 struct mg_scratch {
 	__u64 *filled; /* bitmap of the slots taken so far */
 	struct mg_key *keys; /* n: every backend, sorted by identity */
-	__u32 *cur; /* nact: next slot in each backend's permutation */
-	__u32 *skip; /* nact: step of the permutation */
-	__u32 *owner; /* nact: index into the caller's be[] */
-	__u32 *weight; /* nact */
-	__u32 *count; /* nact: credit (rounds) or claims so far (heap) */
-	__u64 *next; /* nact: round of the next claim (heap) */
-	__u32 *heap; /* nact: sorted indexes, min-heap on (next, index) */
+	__u64 *next; /* n: round of the next claim (heap) */
+	__u32 *cur; /* n: next slot of each backend's permutation */
+	__u32 *skip; /* n: step of the permutation */
+	__u32 *owner; /* n: index into the caller's be[] */
+	__u32 *weight; /* n */
+	__u32 *count; /* n: credit (rounds) or claims so far (heap) */
+	__u32 *heap; /* n: backends, min-heap on (next, index) */
+	__u32 *inv; /* n: skip^-1 mod m, 0 until needed */
+	__u32 *vacant; /* MG_LIST_AT: the last free slots */
 };
 
 bool maglev_is_prime(__u32 m)
@@ -55,6 +79,15 @@ bool maglev_is_prime(__u32 m)
 static __u32 mg_addr_len(__u8 family)
 {
 	return family == LB_AF_INET ? 4 : 16;
+}
+
+void maglev_permutation(const struct maglev_backend *b, __u32 m,
+			__u32 *offset, __u32 *skip)
+{
+	__u32 len = mg_addr_len(b->family);
+
+	*offset = lb_hash_bytes(b->addr.bytes, len, MG_SEED_OFFSET) % m;
+	*skip = lb_hash_bytes(b->addr.bytes, len, MG_SEED_SKIP) % (m - 1) + 1;
 }
 
 static __u64 mg_load_be64(const __u8 *p)
@@ -113,7 +146,7 @@ static void *mg_scratch_alloc(struct mg_scratch *s, size_t n, __u32 m)
 	o_next = mg_align8(off);
 	off = o_next + n * sizeof(__u64);
 	o_u32 = off;
-	off += 6 * n * sizeof(__u32);
+	off += (7 * n + MG_LIST_AT) * sizeof(__u32);
 
 	base = malloc(off);
 	if (!base)
@@ -127,79 +160,149 @@ static void *mg_scratch_alloc(struct mg_scratch *s, size_t n, __u32 m)
 	s->weight = s->owner + n;
 	s->count = s->weight + n;
 	s->heap = s->count + n;
+	s->inv = s->heap + n;
+	s->vacant = s->inv + n;
 	memset(s->filled, 0, words * sizeof(__u64));
+	memset(s->inv, 0, n * sizeof(__u32));
 	return base;
 }
 
-/*
- * Claim the first free slot of a backend's permutation from c on, mark it,
- * and return where the next search starts. There is a free slot: the
- * permutation visits every slot (m prime, 1 <= s < m).
- */
-static inline __u32 mg_claim(__u64 *filled, __u32 *ring, __u32 m, __u32 c,
-			     __u32 s, __u32 owner)
+/* (a + b) mod m for a, b < m < 2^31, without a branch */
+static inline __u32 mg_add(__u32 a, __u32 b, __u32 m)
 {
-	__u64 bit;
+	__u32 t = a + b - m;
 
-	for (;;) {
-		bit = 1ull << (c & 63);
-		if (!(filled[c >> 6] & bit))
-			break;
-		c += s;
-		if (c >= m)
-			c -= m;
+	return t + (m & (__u32)((__s32)t >> 31));
+}
+
+static inline __u32 mg_bit(const __u64 *filled, __u32 p)
+{
+	return (__u32)(filled[p >> 6] >> (p & 63)) & 1;
+}
+
+/* a * b mod m for a, b < m < 2^31: the double quotient is off by at most 1 */
+static inline __u32 mg_mulmod(__u32 a, __u32 b, __u32 m, double rm)
+{
+	__u64 x = (__u64)a * b;
+	__s64 r = (__s64)(x - (__u64)((double)x * rm) * m);
+
+	if (r < 0)
+		r += m;
+	else if (r >= m)
+		r -= m;
+	return (__u32)r;
+}
+
+/* s^-1 mod m, m prime, 0 < s < m */
+static __u32 mg_inverse(__u32 s, __u32 m)
+{
+	__s64 t = 0, nt = 1, r = m, nr = s, q, x;
+
+	while (nr) {
+		q = r / nr;
+		x = t - q * nt;
+		t = nt;
+		nt = x;
+		x = r - q * nr;
+		r = nr;
+		nr = x;
 	}
-	filled[c >> 6] |= bit;
-	ring[c] = owner;
-	c += s;
-	if (c >= m)
-		c -= m;
+	return (__u32)(t < 0 ? t + m : t);
+}
+
+/* The free slots into vacant[]; returns how many. */
+static __u32 mg_list_build(const __u64 *filled, __u32 m, __u32 *vacant)
+{
+	__u32 words = (m + 63) / 64, w, n = 0, p;
+	__u64 bits;
+
+	for (w = 0; w < words; w++) {
+		for (bits = ~filled[w]; bits; bits &= bits - 1) {
+			p = w * 64 + (__u32)__builtin_ctzll(bits);
+			if (p >= m)
+				break;
+			vacant[n++] = p;
+		}
+	}
+	return n;
+}
+
+/* The nearest of the n free slots from c along steps of 1 / inv. */
+static __u32 mg_list_find(const __u32 *vacant, __u32 n, __u32 m, double rm,
+			  __u32 c, __u32 inv)
+{
+	__u32 best = m, bi = 0, k, e, d, t;
+
+	for (k = 0; k < n; k++) {
+		e = vacant[k];
+		d = e >= c ? e - c : e + m - c;
+		t = mg_mulmod(d, inv, m, rm);
+		if (t < best) {
+			best = t;
+			bi = k;
+		}
+	}
+	return bi;
+}
+
+static inline __u32 mg_probe_one(const __u64 *filled, __u32 m, __u32 c,
+				 __u32 s)
+{
+	while (mg_bit(filled, c))
+		c = mg_add(c, s, m);
 	return c;
 }
 
-/* Every backend claims in every round: plain round robin. */
-static void mg_fill_equal(struct mg_scratch *s, __u32 nact, __u32 m,
-			  __u32 *ring)
+static inline __u32 mg_probe_batch(const __u64 *filled, __u32 m, __u32 c,
+				   __u32 s)
 {
-	__u32 *cur = s->cur, *skip = s->skip, *owner = s->owner;
-	__u64 *filled = s->filled;
-	__u32 left = m, j;
+	__u32 s2 = mg_add(s, s, m), s4 = mg_add(s2, s2, m);
+	__u32 p[8], full;
 
 	for (;;) {
-		for (j = 0; j < nact; j++) {
-			cur[j] = mg_claim(filled, ring, m, cur[j], skip[j],
-					  owner[j]);
-			if (!--left)
-				return;
-		}
+		p[0] = c;
+		p[1] = mg_add(c, s, m);
+		p[2] = mg_add(c, s2, m);
+		p[3] = mg_add(p[1], s2, m);
+#if MG_BATCH == 8
+		p[4] = mg_add(c, s4, m);
+		p[5] = mg_add(p[1], s4, m);
+		p[6] = mg_add(p[2], s4, m);
+		p[7] = mg_add(p[3], s4, m);
+		full = mg_bit(filled, p[0]) | mg_bit(filled, p[1]) << 1 |
+		       mg_bit(filled, p[2]) << 2 | mg_bit(filled, p[3]) << 3 |
+		       mg_bit(filled, p[4]) << 4 | mg_bit(filled, p[5]) << 5 |
+		       mg_bit(filled, p[6]) << 6 | mg_bit(filled, p[7]) << 7;
+		if (full != 0xff)
+			return p[__builtin_ctz(~full)];
+		c = mg_add(p[7], s, m);
+#else
+		(void)s4;
+		full = mg_bit(filled, p[0]) | mg_bit(filled, p[1]) << 1 |
+		       mg_bit(filled, p[2]) << 2 | mg_bit(filled, p[3]) << 3;
+		if (full != 0xf)
+			return p[__builtin_ctz(~full)];
+		c = mg_add(p[3], s, m);
+#endif
 	}
 }
 
-/* Credit per round: w in, maxw out per claim (credit stays below maxw). */
-static void mg_fill_rounds(struct mg_scratch *s, __u32 nact, __u32 m,
-			   __u32 maxw, __u32 *ring)
-{
-	__u32 *cur = s->cur, *skip = s->skip, *owner = s->owner;
-	__u32 *weight = s->weight, *credit = s->count;
-	__u64 *filled = s->filled;
-	__u32 left = m, j, need;
+/*
+ * Who claims next. The turns: round r = 1, 2, ... visits the backends in
+ * identity order, and one of weight w claims when its credit (w per round,
+ * maxw per claim, starting at 0) reaches maxw, the largest weight. EQUAL is
+ * that with every weight the same; HEAP gives the same order from a min-heap
+ * on the round of each backend's next claim, ceil(k * maxw / w) for its k-th,
+ * without visiting the backends that have nothing to claim.
+ */
+enum mg_kind { MG_EQUAL, MG_ROUNDS, MG_HEAP };
 
-	memset(credit, 0, nact * sizeof(*credit));
-	for (;;) {
-		for (j = 0; j < nact; j++) {
-			need = maxw - weight[j];
-			if (credit[j] < need) {
-				credit[j] += weight[j];
-				continue;
-			}
-			credit[j] -= need;
-			cur[j] = mg_claim(filled, ring, m, cur[j], skip[j],
-					  owner[j]);
-			if (!--left)
-				return;
-		}
-	}
-}
+struct mg_turns {
+	__u32 nact, j, maxw;
+	bool started;
+	__u32 *weight, *count, *heap;
+	__u64 *next;
+};
 
 static inline bool mg_heap_less(const __u64 *next, __u32 a, __u32 b)
 {
@@ -224,35 +327,134 @@ static void mg_heap_down(__u32 *heap, const __u64 *next, __u32 len, __u32 i)
 	heap[i] = x;
 }
 
-/* The same claims as mg_fill_rounds(), in the same order, without the rounds
- * where a backend has nothing to claim. */
-static void mg_fill_heap(struct mg_scratch *s, __u32 nact, __u32 m,
-			 __u32 maxw, __u32 *ring)
+static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s,
+			  __u32 nact, __u32 maxw, enum mg_kind kind)
 {
-	__u32 *cur = s->cur, *skip = s->skip, *owner = s->owner;
-	__u32 *weight = s->weight, *claims = s->count, *heap = s->heap;
-	__u64 *next = s->next, *filled = s->filled;
-	__u32 left = m, j, i;
+	__u32 j, i;
 
+	q->nact = nact;
+	q->j = 0;
+	q->maxw = maxw;
+	q->started = false;
+	q->weight = s->weight;
+	q->count = s->count;
+	q->heap = s->heap;
+	q->next = s->next;
+	if (kind == MG_ROUNDS)
+		memset(q->count, 0, nact * sizeof(*q->count));
+	if (kind != MG_HEAP)
+		return;
 	for (j = 0; j < nact; j++) {
-		claims[j] = 0;
-		next[j] = ((__u64)maxw + weight[j] - 1) / weight[j];
-		heap[j] = j;
+		q->count[j] = 0;
+		q->next[j] = ((__u64)maxw + q->weight[j] - 1) / q->weight[j];
+		q->heap[j] = j;
 	}
 	for (i = nact / 2; i-- > 0;)
-		mg_heap_down(heap, next, nact, i);
-	for (;;) {
-		j = heap[0];
-		cur[j] = mg_claim(filled, ring, m, cur[j], skip[j], owner[j]);
-		if (!--left)
-			return;
-		claims[j]++;
-		next[j] = ((__u64)(claims[j] + 1) * maxw + weight[j] - 1) /
-			  weight[j];
-		mg_heap_down(heap, next, nact, 0);
+		mg_heap_down(q->heap, q->next, nact, i);
+}
+
+static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
+{
+	__u32 j, need;
+
+	if (kind == MG_EQUAL) {
+		j = q->j;
+		q->j = j + 1 == q->nact ? 0 : j + 1;
+		return j;
+	}
+	if (kind == MG_ROUNDS) {
+		for (;;) {
+			j = q->j;
+			q->j = j + 1 == q->nact ? 0 : j + 1;
+			need = q->maxw - q->weight[j];
+			if (q->count[j] >= need) {
+				q->count[j] -= need;
+				return j;
+			}
+			q->count[j] += q->weight[j];
+		}
+	}
+	if (q->started) {
+		j = q->heap[0];
+		q->count[j]++;
+		q->next[j] = ((__u64)(q->count[j] + 1) * q->maxw +
+			      q->weight[j] - 1) /
+			     q->weight[j];
+		mg_heap_down(q->heap, q->next, q->nact, 0);
+	}
+	q->started = true;
+	return q->heap[0];
+}
+
+/*
+ * Fill ring[]: in turn, each backend claims the first free slot of its
+ * permutation from cur[j] on. One exists: the permutation visits every slot
+ * (m prime, 0 < skip < m).
+ */
+static inline __attribute__((always_inline)) void
+mg_fill(struct mg_scratch *s, struct mg_turns *q, __u32 m, __u32 *ring,
+	enum mg_kind kind)
+{
+	__u32 *cur = s->cur, *skip = s->skip, *owner = s->owner;
+	__u32 *inv = s->inv, *vacant = s->vacant;
+	__u32 batch_at, list_at, left = m, j, c, k;
+	__u64 *filled = s->filled;
+	double rm = 1.0 / m;
+
+	list_at = m < MG_LIST_AT ? m : MG_LIST_AT;
+	batch_at = (__u32)((__u64)m * MG_BATCH_NUM / MG_BATCH_DEN);
+	if (batch_at < list_at)
+		batch_at = list_at;
+
+	for (; left > batch_at; left--) {
+		j = mg_turn(q, kind);
+		c = mg_probe_one(filled, m, cur[j], skip[j]);
+		filled[c >> 6] |= 1ull << (c & 63);
+		ring[c] = owner[j];
+		cur[j] = mg_add(c, skip[j], m);
+	}
+	for (; left > list_at; left--) {
+		j = mg_turn(q, kind);
+		c = mg_probe_batch(filled, m, cur[j], skip[j]);
+		filled[c >> 6] |= 1ull << (c & 63);
+		ring[c] = owner[j];
+		cur[j] = mg_add(c, skip[j], m);
+	}
+	if (!left)
+		return;
+	mg_list_build(filled, m, vacant);
+	for (; left; left--) {
+		j = mg_turn(q, kind);
+		if (!inv[j])
+			inv[j] = mg_inverse(skip[j], m);
+		k = mg_list_find(vacant, left, m, rm, cur[j], inv[j]);
+		c = vacant[k];
+		vacant[k] = vacant[left - 1];
+		ring[c] = owner[j];
+		cur[j] = mg_add(c, skip[j], m);
 	}
 }
 
+static void mg_fill_equal(struct mg_scratch *s, struct mg_turns *q, __u32 m,
+			  __u32 *ring)
+{
+	mg_fill(s, q, m, ring, MG_EQUAL);
+}
+
+static void mg_fill_rounds(struct mg_scratch *s, struct mg_turns *q, __u32 m,
+			   __u32 *ring)
+{
+	mg_fill(s, q, m, ring, MG_ROUNDS);
+}
+
+static void mg_fill_heap(struct mg_scratch *s, struct mg_turns *q, __u32 m,
+			 __u32 *ring)
+{
+	mg_fill(s, q, m, ring, MG_HEAP);
+}
+
+/* Visiting every backend each round costs rounds * nact; a heap step costs
+ * a few visits per level. */
 static bool mg_use_heap(__u32 nact, __u32 m, __u32 maxw, __u64 wsum)
 {
 	__u64 rounds = (__u64)m * maxw / wsum + 2;
@@ -260,15 +462,16 @@ static bool mg_use_heap(__u32 nact, __u32 m, __u32 maxw, __u64 wsum)
 
 	while ((1ull << log2n) < nact)
 		log2n++;
-	/* a heap step costs a few visits of a round */
 	return rounds * nact > 4 * (__u64)m * log2n;
 }
 
 int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 		       __u32 *ring, enum maglev_sched sched)
 {
+	__u32 nact = 0, maxw = 0, i;
 	struct mg_scratch s;
-	__u32 nact = 0, maxw = 0, i, h;
+	struct mg_turns q;
+	enum mg_kind kind;
 	bool equal = true;
 	__u64 wsum = 0;
 	void *mem;
@@ -301,12 +504,7 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 
 		if (!b->weight)
 			continue;
-		h = lb_hash_bytes(b->addr.bytes, mg_addr_len(b->family),
-				  MG_SEED_OFFSET);
-		s.cur[nact] = h % m;
-		h = lb_hash_bytes(b->addr.bytes, mg_addr_len(b->family),
-				  MG_SEED_SKIP);
-		s.skip[nact] = h % (m - 1) + 1;
+		maglev_permutation(b, m, &s.cur[nact], &s.skip[nact]);
 		s.owner[nact] = s.keys[i].idx;
 		s.weight[nact] = b->weight;
 		if (nact && b->weight != maxw)
@@ -324,16 +522,24 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 		return -ENOENT;
 	}
 
-	if (sched == MAGLEV_SCHED_AUTO)
-		sched = !equal && mg_use_heap(nact, m, maxw, wsum) ?
-				MAGLEV_SCHED_HEAP :
-				MAGLEV_SCHED_ROUNDS;
-	if (sched == MAGLEV_SCHED_HEAP)
-		mg_fill_heap(&s, nact, m, maxw, ring);
-	else if (equal)
-		mg_fill_equal(&s, nact, m, ring);
+	if (equal)
+		kind = MG_EQUAL;
+	else if (sched == MAGLEV_SCHED_HEAP ||
+		 (sched == MAGLEV_SCHED_AUTO &&
+		  mg_use_heap(nact, m, maxw, wsum)))
+		kind = MG_HEAP;
 	else
-		mg_fill_rounds(&s, nact, m, maxw, ring);
+		kind = MG_ROUNDS;
+	if (sched == MAGLEV_SCHED_HEAP)
+		kind = MG_HEAP;
+
+	mg_turns_init(&q, &s, nact, maxw, kind);
+	if (kind == MG_EQUAL)
+		mg_fill_equal(&s, &q, m, ring);
+	else if (kind == MG_ROUNDS)
+		mg_fill_rounds(&s, &q, m, ring);
+	else
+		mg_fill_heap(&s, &q, m, ring);
 
 	free(mem);
 	return 0;
@@ -348,8 +554,8 @@ int maglev_build(const struct maglev_backend *be, size_t n, __u32 m,
 /* Hash of an identity: the family byte, then the address bytes. */
 static __u32 mg_id_hash(const struct maglev_backend *b, __u32 seed)
 {
-	__u8 id[17];
 	__u32 len = mg_addr_len(b->family);
+	__u8 id[17];
 
 	id[0] = b->family;
 	memcpy(id + 1, b->addr.bytes, len);

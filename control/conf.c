@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* control/conf.c: reads ferry.conf with libconfig into struct ferry_conf and validates every setting, reporting file:line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conf.h"
+#include "maglev.h"
+
+struct conf_ctx {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int conf_fail(struct conf_ctx *c, const config_setting_t *s,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int conf_fail(struct conf_ctx *c, const config_setting_t *s,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0, line = s ? config_setting_source_line(s) : 0;
+
+	if (line > 0)
+		n = snprintf(c->err, c->errlen, "%s:%d: ", c->file, line);
+	else
+		n = snprintf(c->err, c->errlen, "%s: ", c->file);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool conf_in_list(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return true;
+	return false;
+}
+
+/* Typos are errors: every member of group must be a known setting. */
+static int conf_check_keys(struct conf_ctx *c, const config_setting_t *group,
+			   const char *where, const char *const *allowed)
+{
+	int i, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(group, i);
+		const char *name = config_setting_name(m);
+
+		if (name && !conf_in_list(name, allowed))
+			return conf_fail(c, m, "unknown setting '%s' in %s",
+					 name, where);
+	}
+	return 0;
+}
+
+static int conf_string(struct conf_ctx *c, const config_setting_t *group,
+		       const char *key, bool required, char *out, size_t len)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	const char *v;
+
+	if (!s) {
+		if (required)
+			return conf_fail(c, group, "missing setting '%s'", key);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return conf_fail(c, s, "'%s' must be a string", key);
+	v = config_setting_get_string(s);
+	if (!*v)
+		return conf_fail(c, s, "'%s' must not be empty", key);
+	if (strlen(v) >= len)
+		return conf_fail(c, s, "'%s' is longer than %zu characters",
+				 key, len - 1);
+	strcpy(out, v);
+	return 1;
+}
+
+static int conf_uint(struct conf_ctx *c, const config_setting_t *group,
+		     const char *key, bool required, long long min,
+		     long long max, __u32 *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (!s) {
+		if (required)
+			return conf_fail(c, group, "missing setting '%s'", key);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return conf_fail(c, s, "'%s' must be an integer", key);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return conf_fail(c, s, "'%s' = %lld is out of range [%lld, %lld]",
+				 key, v, min, max);
+	*out = (__u32)v;
+	return 1;
+}
+
+static int conf_parse_addr(const char *text, union lb_addr *a, __u8 *family)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, text, &a->v4) == 1) {
+		*family = LB_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, a->bytes) == 1) {
+		*family = LB_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int conf_addr(struct conf_ctx *c, const config_setting_t *group,
+		     const char *key, bool required, union lb_addr *a,
+		     __u8 *family)
+{
+	char text[INET6_ADDRSTRLEN + 1];
+	int r = conf_string(c, group, key, required, text, sizeof(text));
+
+	if (r <= 0)
+		return r == 0 ? 0 : r;
+	if (conf_parse_addr(text, a, family))
+		return conf_fail(c, config_setting_get_member(group, key),
+				 "'%s' = \"%s\" is not an IPv4 or IPv6 address",
+				 key, text);
+	return 1;
+}
+
+static int conf_parse_mac(const char *text, __u8 mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+		   &b[3], &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (__u8)b[i];
+	return 0;
+}
+
+static const char *const dataplane_keys[] = {
+	"engine", "interface", "xdp_mode", "bpffs", "next_hop_mac",
+	"encap_source_v4", "encap_source_v6", "mtu", "flows", "hash_seed",
+	NULL
+};
+
+static int conf_read_dataplane(struct conf_ctx *c, const config_setting_t *root,
+			       struct conf_dataplane *dp)
+{
+	const config_setting_t *g = config_setting_get_member(root, "dataplane");
+	char text[64];
+	union lb_addr a;
+	__u8 fam;
+	int r;
+
+	if (!g)
+		return conf_fail(c, NULL, "missing group 'dataplane'");
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "'dataplane' must be a group { ... }");
+	r = conf_check_keys(c, g, "dataplane", dataplane_keys);
+	if (r)
+		return r;
+
+	strcpy(dp->engine, "xdp");
+	r = conf_string(c, g, "engine", false, dp->engine, sizeof(dp->engine));
+	if (r < 0)
+		return r;
+	if (strcmp(dp->engine, "xdp"))
+		return conf_fail(c, config_setting_get_member(g, "engine"),
+				 "engine \"%s\" is not supported (\"xdp\")",
+				 dp->engine);
+	r = conf_string(c, g, "interface", true, dp->interface,
+			sizeof(dp->interface));
+	if (r < 0)
+		return r;
+	strcpy(text, "native");
+	r = conf_string(c, g, "xdp_mode", false, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (strcmp(text, "native") && strcmp(text, "generic"))
+		return conf_fail(c, config_setting_get_member(g, "xdp_mode"),
+				 "xdp_mode must be \"native\" or \"generic\"");
+	dp->xdp_generic = !strcmp(text, "generic");
+	strcpy(dp->bpffs, FERRY_BPFFS_DIR);
+	r = conf_string(c, g, "bpffs", false, dp->bpffs, sizeof(dp->bpffs));
+	if (r < 0)
+		return r;
+	if (dp->bpffs[0] != '/')
+		return conf_fail(c, config_setting_get_member(g, "bpffs"),
+				 "bpffs must be an absolute path");
+	r = conf_string(c, g, "next_hop_mac", true, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (conf_parse_mac(text, dp->next_hop_mac))
+		return conf_fail(c, config_setting_get_member(g, "next_hop_mac"),
+				 "next_hop_mac \"%s\" is not a MAC address (aa:bb:cc:dd:ee:ff)",
+				 text);
+	r = conf_addr(c, g, "encap_source_v4", false, &a, &fam);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (fam != LB_AF_INET)
+			return conf_fail(c, config_setting_get_member(g, "encap_source_v4"),
+					 "encap_source_v4 must be an IPv4 address");
+		dp->has_src_v4 = true;
+		dp->encap_src_v4 = a.v4;
+	}
+	r = conf_addr(c, g, "encap_source_v6", false, &a, &fam);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (fam != LB_AF_INET6)
+			return conf_fail(c, config_setting_get_member(g, "encap_source_v6"),
+					 "encap_source_v6 must be an IPv6 address");
+		dp->has_src_v6 = true;
+		dp->encap_src_v6 = a;
+	}
+	dp->mtu = FERRY_DEFAULT_MTU;
+	r = conf_uint(c, g, "mtu", false, CONF_MTU_MIN, CONF_MTU_MAX, &dp->mtu);
+	if (r < 0)
+		return r;
+	dp->flows = FERRY_FLOWS_DEFAULT;
+	r = conf_uint(c, g, "flows", false, CONF_FLOWS_MIN, CONF_FLOWS_MAX,
+		      &dp->flows);
+	if (r < 0)
+		return r;
+	r = conf_uint(c, g, "hash_seed", false, 0, 0xffffffffLL, &dp->hash_seed);
+	return r < 0 ? r : 0;
+}
+
+static const char *const node_keys[] = { "name", "address", NULL };
+
+static int conf_read_nodes(struct conf_ctx *c, const config_setting_t *root,
+			   struct ferry_conf *conf)
+{
+	const config_setting_t *l = config_setting_get_member(root, "nodes");
+	unsigned int i, j, n;
+	int r;
+
+	if (!l)
+		return conf_fail(c, NULL, "missing list 'nodes'");
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return conf_fail(c, l, "'nodes' must be a list ( { ... }, ... )");
+	n = (unsigned int)config_setting_length(l);
+	if (n > CONF_MAX_NODES)
+		return conf_fail(c, l, "%u nodes, at most %u", n, CONF_MAX_NODES);
+	conf->nodes = calloc(n ? n : 1, sizeof(*conf->nodes));
+	if (!conf->nodes)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct conf_node *node = &conf->nodes[i];
+
+		if (!config_setting_is_group(g))
+			return conf_fail(c, g, "each node must be a group { name = ...; address = ...; }");
+		r = conf_check_keys(c, g, "node", node_keys);
+		if (r)
+			return r;
+		node->line = config_setting_source_line(g);
+		r = conf_string(c, g, "name", true, node->name, sizeof(node->name));
+		if (r < 0)
+			return r;
+		r = conf_addr(c, g, "address", true, &node->addr, &node->family);
+		if (r < 0)
+			return r;
+		for (j = 0; j < i; j++) {
+			if (!strcmp(conf->nodes[j].name, node->name))
+				return conf_fail(c, g, "node name \"%s\" already used at line %d",
+						 node->name, conf->nodes[j].line);
+			if (conf->nodes[j].family == node->family &&
+			    !memcmp(&conf->nodes[j].addr, &node->addr,
+				    sizeof(node->addr)))
+				return conf_fail(c, g, "node \"%s\" has the address of node \"%s\" (line %d)",
+						 node->name, conf->nodes[j].name,
+						 conf->nodes[j].line);
+		}
+		conf->nnodes++;
+	}
+	return 0;
+}
+
+int conf_find_node(const struct ferry_conf *conf, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < conf->nnodes; i++)
+		if (!strcmp(conf->nodes[i].name, name))
+			return (int)i;
+	return -ENOENT;
+}
+
+static const char *const backend_keys[] = { "node", "weight", NULL };
+
+static int conf_read_backends(struct conf_ctx *c, const config_setting_t *vg,
+			      struct ferry_conf *conf, struct conf_vip *vip)
+{
+	const config_setting_t *l = config_setting_get_member(vg, "backends");
+	char name[CONF_NAME_MAX];
+	unsigned int i, j, n;
+	int r, node;
+
+	if (!l)
+		return conf_fail(c, vg, "VIP \"%s\" has no 'backends'", vip->name);
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return conf_fail(c, l, "'backends' must be a list ( { node = ...; }, ... )");
+	n = (unsigned int)config_setting_length(l);
+	if (n == 0)
+		return conf_fail(c, l, "VIP \"%s\" has an empty backend list",
+				 vip->name);
+	if (n > CONF_MAX_BACKENDS_PER_VIP)
+		return conf_fail(c, l, "%u backends, at most %u", n,
+				 CONF_MAX_BACKENDS_PER_VIP);
+	vip->backends = calloc(n, sizeof(*vip->backends));
+	if (!vip->backends)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct conf_backend *be = &vip->backends[i];
+
+		if (!config_setting_is_group(g))
+			return conf_fail(c, g, "each backend must be a group { node = \"...\"; }");
+		r = conf_check_keys(c, g, "backend", backend_keys);
+		if (r)
+			return r;
+		be->line = config_setting_source_line(g);
+		r = conf_string(c, g, "node", true, name, sizeof(name));
+		if (r < 0)
+			return r;
+		node = conf_find_node(conf, name);
+		if (node < 0)
+			return conf_fail(c, g, "unknown node \"%s\"", name);
+		be->node = (unsigned int)node;
+		be->weight = 1;
+		r = conf_uint(c, g, "weight", false, 0, CONF_WEIGHT_MAX,
+			      &be->weight);
+		if (r < 0)
+			return r;
+		for (j = 0; j < i; j++)
+			if (vip->backends[j].node == be->node)
+				return conf_fail(c, g, "node \"%s\" is listed twice in VIP \"%s\"",
+						 name, vip->name);
+		vip->nbackends++;
+	}
+	return 0;
+}
+
+static const char *const vip_keys[] = { "name", "address", "port", "protocol",
+					"hash", "ring_size", "backends", NULL };
+
+static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
+			 struct ferry_conf *conf, struct conf_vip *vip)
+{
+	char text[16];
+	__u32 v;
+	int r;
+
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "each VIP must be a group { name = ...; ... }");
+	r = conf_check_keys(c, g, "vip", vip_keys);
+	if (r)
+		return r;
+	vip->line = config_setting_source_line(g);
+	r = conf_string(c, g, "name", true, vip->name, sizeof(vip->name));
+	if (r < 0)
+		return r;
+	r = conf_addr(c, g, "address", true, &vip->addr, &vip->family);
+	if (r < 0)
+		return r;
+	v = 0;
+	r = conf_uint(c, g, "port", true, 0, 65535, &v);
+	if (r < 0)
+		return r;
+	vip->port = (__u16)v;
+	r = conf_string(c, g, "protocol", true, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (!strcmp(text, "tcp"))
+		vip->proto = IPPROTO_TCP;
+	else if (!strcmp(text, "udp"))
+		vip->proto = IPPROTO_UDP;
+	else
+		return conf_fail(c, config_setting_get_member(g, "protocol"),
+				 "protocol must be \"tcp\" or \"udp\"");
+	strcpy(text, "5tuple");
+	r = conf_string(c, g, "hash", false, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (strcmp(text, "5tuple") && strcmp(text, "source"))
+		return conf_fail(c, config_setting_get_member(g, "hash"),
+				 "hash must be \"5tuple\" or \"source\"");
+	vip->hash_source = !strcmp(text, "source");
+	vip->ring_size = FERRY_RING_SIZE_DEFAULT;
+	r = conf_uint(c, g, "ring_size", false, 3, FERRY_RING_SIZE_MAX,
+		      &vip->ring_size);
+	if (r < 0)
+		return r;
+	if (!maglev_is_prime(vip->ring_size))
+		return conf_fail(c, config_setting_get_member(g, "ring_size"),
+				 "ring_size %u is not prime", vip->ring_size);
+	return conf_read_backends(c, g, conf, vip);
+}
+
+static int conf_check_vip_unique(struct conf_ctx *c, const config_setting_t *g,
+				 const struct ferry_conf *conf,
+				 const struct conf_vip *vip)
+{
+	unsigned int j;
+
+	for (j = 0; j < conf->nvips; j++) {
+		const struct conf_vip *o = &conf->vips[j];
+
+		if (!strcmp(o->name, vip->name))
+			return conf_fail(c, g, "VIP name \"%s\" already used at line %d",
+					 vip->name, o->line);
+		if (o->family == vip->family && o->proto == vip->proto &&
+		    o->port == vip->port &&
+		    !memcmp(&o->addr, &vip->addr, sizeof(o->addr)))
+			return conf_fail(c, g, "VIP \"%s\" duplicates the address, port and protocol of \"%s\" (line %d)",
+					 vip->name, o->name, o->line);
+	}
+	return 0;
+}
+
+static int conf_check_families(struct conf_ctx *c, const config_setting_t *g,
+			       const struct ferry_conf *conf,
+			       const struct conf_vip *vip)
+{
+	unsigned int i;
+
+	for (i = 0; i < vip->nbackends; i++) {
+		const struct conf_node *n = &conf->nodes[vip->backends[i].node];
+
+		if (n->family == LB_AF_INET && !conf->dp.has_src_v4)
+			return conf_fail(c, g, "VIP \"%s\" has IPv4 node \"%s\" but dataplane.encap_source_v4 is not set",
+					 vip->name, n->name);
+		if (n->family == LB_AF_INET6 && !conf->dp.has_src_v6)
+			return conf_fail(c, g, "VIP \"%s\" has IPv6 node \"%s\" but dataplane.encap_source_v6 is not set",
+					 vip->name, n->name);
+	}
+	return 0;
+}
+
+static int conf_read_vips(struct conf_ctx *c, const config_setting_t *root,
+			  struct ferry_conf *conf)
+{
+	const config_setting_t *l = config_setting_get_member(root, "vips");
+	unsigned int i, n, nbe = 0;
+	int r;
+
+	if (!l)
+		return conf_fail(c, NULL, "missing list 'vips'");
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return conf_fail(c, l, "'vips' must be a list ( { ... }, ... )");
+	n = (unsigned int)config_setting_length(l);
+	if (n > FERRY_MAX_VIPS)
+		return conf_fail(c, l, "%u VIPs, at most %u", n, FERRY_MAX_VIPS);
+	conf->vips = calloc(n ? n : 1, sizeof(*conf->vips));
+	if (!conf->vips)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct conf_vip *vip = &conf->vips[i];
+
+		r = conf_read_vip(c, g, conf, vip);
+		if (!r)
+			r = conf_check_vip_unique(c, g, conf, vip);
+		if (!r)
+			r = conf_check_families(c, g, conf, vip);
+		if (r) {
+			free(vip->backends);
+			vip->backends = NULL;
+			return r;
+		}
+		conf->nvips++;
+		nbe += vip->nbackends;
+		if (nbe > FERRY_MAX_BACKENDS)
+			return conf_fail(c, g, "more than %u backends in all",
+					 FERRY_MAX_BACKENDS);
+	}
+	return 0;
+}
+
+static const char *const top_keys[] = { "dataplane", "nodes", "vips", NULL };
+
+static struct ferry_conf *conf_parse(config_t *cfg, struct conf_ctx *c)
+{
+	const config_setting_t *root = config_root_setting(cfg);
+	struct ferry_conf *conf = calloc(1, sizeof(*conf));
+
+	if (!conf) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+		return NULL;
+	}
+	snprintf(conf->path, sizeof(conf->path), "%s", c->file);
+	if (conf_check_keys(c, root, "the top level", top_keys) ||
+	    conf_read_dataplane(c, root, &conf->dp) ||
+	    conf_read_nodes(c, root, conf) || conf_read_vips(c, root, conf)) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static struct ferry_conf *conf_finish(config_t *cfg, int ok, const char *name,
+				      char *err, size_t errlen)
+{
+	struct conf_ctx c = { .file = name, .err = err, .errlen = errlen };
+	struct ferry_conf *conf = NULL;
+
+	if (!ok) {
+		if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read: %s", name,
+				 strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: %s",
+				 config_error_file(cfg) ? config_error_file(cfg) :
+							  name,
+				 config_error_line(cfg), config_error_text(cfg));
+	} else {
+		conf = conf_parse(cfg, &c);
+	}
+	config_destroy(cfg);
+	return conf;
+}
+
+struct ferry_conf *conf_load(const char *path, char *err, size_t errlen)
+{
+	config_t cfg;
+
+	config_init(&cfg);
+	return conf_finish(&cfg, config_read_file(&cfg, path) == CONFIG_TRUE,
+			   path, err, errlen);
+}
+
+struct ferry_conf *conf_load_string(const char *text, const char *name,
+				    char *err, size_t errlen)
+{
+	config_t cfg;
+
+	config_init(&cfg);
+	return conf_finish(&cfg, config_read_string(&cfg, text) == CONFIG_TRUE,
+			   name, err, errlen);
+}
+
+void conf_free(struct ferry_conf *conf)
+{
+	unsigned int i;
+
+	if (!conf)
+		return;
+	for (i = 0; i < conf->nvips; i++)
+		free(conf->vips[i].backends);
+	free(conf->vips);
+	free(conf->nodes);
+	free(conf);
+}
+
+const char *conf_addr_str(const union lb_addr *a, __u8 family, char *buf,
+			  size_t len)
+{
+	if (!inet_ntop(family == LB_AF_INET6 ? AF_INET6 : AF_INET, a, buf,
+		       (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* control/conf.h: the configuration model (dataplane, nodes, VIPs, backends) and its libconfig loader. */
+#ifndef FERRY_CONTROL_CONF_H
+#define FERRY_CONTROL_CONF_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <ferry/abi.h>
+
+#define CONF_NAME_MAX 64
+#define CONF_PATH_MAX 256
+#define CONF_MAX_NODES 4096
+#define CONF_MAX_BACKENDS_PER_VIP 1024
+#define CONF_WEIGHT_MAX 1000
+#define CONF_MTU_MIN 576
+#define CONF_MTU_MAX 9216
+#define CONF_FLOWS_MIN 1024
+#define CONF_FLOWS_MAX (64u << 20)
+
+struct conf_dataplane {
+	char engine[16];
+	char interface[IF_NAMESIZE];
+	bool xdp_generic;
+	char bpffs[CONF_PATH_MAX];
+	__u8 next_hop_mac[6];
+	bool has_src_v4, has_src_v6;
+	__be32 encap_src_v4;
+	union lb_addr encap_src_v6;
+	__u32 mtu;
+	__u32 flows;
+	__u32 hash_seed;
+};
+
+struct conf_node {
+	char name[CONF_NAME_MAX];
+	union lb_addr addr;
+	__u8 family;
+	int line;
+};
+
+struct conf_backend {
+	unsigned int node; /* index into conf.nodes */
+	__u32 weight;
+	int line;
+};
+
+struct conf_vip {
+	char name[CONF_NAME_MAX];
+	union lb_addr addr;
+	__u8 family;
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u16 port; /* host order; 0 = every port */
+	bool hash_source;
+	__u32 ring_size;
+	struct conf_backend *backends;
+	unsigned int nbackends;
+	int line;
+};
+
+struct ferry_conf {
+	char path[CONF_PATH_MAX];
+	struct conf_dataplane dp;
+	struct conf_node *nodes;
+	unsigned int nnodes;
+	struct conf_vip *vips;
+	unsigned int nvips;
+};
+
+/* NULL on failure with "file:line: message" (or "file: message") in err. */
+struct ferry_conf *conf_load(const char *path, char *err, size_t errlen);
+/* The same from a string (fuzzing, tests); name is used in messages. */
+struct ferry_conf *conf_load_string(const char *text, const char *name,
+				    char *err, size_t errlen);
+void conf_free(struct ferry_conf *conf);
+
+int conf_find_node(const struct ferry_conf *conf, const char *name);
+/* Address to text (no port), for messages and reports. */
+const char *conf_addr_str(const union lb_addr *a, __u8 family, char *buf,
+			  size_t len);
+
+#endif /* FERRY_CONTROL_CONF_H */

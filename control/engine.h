@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* control/engine.h: the ops every dataplane engine implements for ferryd: open, apply(plan), read_stats, close. */
+#ifndef FERRY_CONTROL_ENGINE_H
+#define FERRY_CONTROL_ENGINE_H
+
+#include <stdbool.h>
+#include <ferry/abi.h>
+#include "conf.h"
+#include "plan.h"
+
+#define ENGINE_MAX_CPUS 512
+
+/* Counters summed over CPUs / lcores, plus per-CPU packet totals. */
+struct engine_stats {
+	unsigned int ncpus;
+	struct lb_global_stats global;
+	struct lb_vip_stats vip[FERRY_MAX_VIPS];
+	struct lb_counter backend[FERRY_MAX_BACKENDS];
+	struct lb_counter pin[FERRY_MAX_PINS];
+	__u64 cpu_packets[ENGINE_MAX_CPUS];
+	__u64 flows_entries; /* conntrack entries in use, if known */
+	__u64 flows_capacity;
+	__u32 generation; /* the generation the dataplane serves */
+};
+
+struct engine;
+
+struct engine_ops {
+	const char *name;
+	/* Adopts a running dataplane if there is one, else starts one.
+	 * adopted says which; NULL with errno on failure. */
+	struct engine *(*open)(const struct ferry_conf *conf, bool *adopted);
+	/* Opens a running dataplane read-only (stats); NULL if none. */
+	struct engine *(*attach_existing)(const struct ferry_conf *conf);
+	/* Makes plan p the live generation; everything of p lands first. */
+	int (*apply)(struct engine *e, const struct plan *p);
+	int (*read_stats)(struct engine *e, struct engine_stats *s);
+	/* Stops forwarding and removes every trace (pins, program). */
+	int (*destroy)(const struct ferry_conf *conf);
+	/* Lets go of the dataplane; it keeps forwarding. NULL accepted. */
+	void (*close)(struct engine *e);
+};
+
+extern const struct engine_ops engine_xdp_ops;
+
+#endif /* FERRY_CONTROL_ENGINE_H */

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* control/engine_xdp.c: the XDP engine: load or adopt the pinned program, link and maps; apply plans; read per-CPU counters. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "engine.h"
+#include "ferry.skel.h"
+
+enum xdp_map {
+	M_VIPS,
+	M_RINGS,
+	M_BACKENDS,
+	M_PINS,
+	M_FLOWS,
+	M_CONFIG,
+	M_GLOBAL,
+	M_VIP_STATS,
+	M_BACKEND_STATS,
+	M_PIN_STATS,
+	M_COUNT
+};
+
+static const char *const xdp_map_names[M_COUNT] = {
+	"vips",	  "rings",	  "backends",	 "pins",
+	"flows",  "config",	  "global_stats", "vip_stats",
+	"backend_stats", "pin_stats",
+};
+
+struct engine {
+	char dir[CONF_PATH_MAX];
+	int ifindex;
+	int link_fd;
+	int fd[M_COUNT];
+	int ncpus;
+	__u8 mac[6];
+	__u32 vip_hi, backend_hi, pin_hi; /* ids below these are read */
+	struct ferry_bpf *skel; /* only when this process loaded it */
+};
+
+static int xdp_path(const struct engine *e, const char *name, char *buf,
+		    size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", e->dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static bool xdp_is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+static int xdp_mkdir_p(const char *dir)
+{
+	char tmp[CONF_PATH_MAX];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The pin directory must live on a bpffs: mount one where needed. */
+static int xdp_bpffs_ensure(const char *dir)
+{
+	static const char std[] = "/sys/fs/bpf";
+	int err;
+
+	if (!strncmp(dir, std, sizeof(std) - 1) && !xdp_is_bpffs(std) &&
+	    mount("bpf", std, "bpf", 0, "mode=0700"))
+		return -errno;
+	err = xdp_mkdir_p(dir);
+	if (err)
+		return err;
+	if (!xdp_is_bpffs(dir) && mount("bpf", dir, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+static int xdp_if_mac(const char *ifname, __u8 mac[6])
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static struct engine *xdp_new(const struct ferry_conf *conf)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	int i;
+
+	if (!e)
+		return NULL;
+	snprintf(e->dir, sizeof(e->dir), "%s", conf->dp.bpffs);
+	e->link_fd = -1;
+	for (i = 0; i < M_COUNT; i++)
+		e->fd[i] = -1;
+	e->ncpus = libbpf_num_possible_cpus();
+	e->vip_hi = FERRY_MAX_VIPS;
+	e->backend_hi = FERRY_MAX_BACKENDS;
+	e->pin_hi = 0; /* pins arrive with the RADIUS work */
+	return e;
+}
+
+static void xdp_close(struct engine *e)
+{
+	int i;
+
+	if (!e)
+		return;
+	for (i = 0; i < M_COUNT; i++)
+		if (e->fd[i] >= 0 && !e->skel)
+			close(e->fd[i]);
+	if (e->link_fd >= 0)
+		close(e->link_fd);
+	ferry_bpf__destroy(e->skel);
+	free(e);
+}
+
+static int xdp_open_pinned_maps(struct engine *e)
+{
+	char path[PATH_MAX];
+	int i, err;
+
+	for (i = 0; i < M_COUNT; i++) {
+		err = xdp_path(e, xdp_map_names[i], path, sizeof(path));
+		if (err)
+			return err;
+		e->fd[i] = bpf_obj_get(path);
+		if (e->fd[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* A pinned link on our interface: take it over as it is. */
+static int xdp_adopt(struct engine *e)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int err;
+
+	err = xdp_path(e, "link", path, sizeof(path));
+	if (err)
+		return err;
+	e->link_fd = bpf_obj_get(path);
+	if (e->link_fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(e->link_fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_LINK_TYPE_XDP)
+		return -EINVAL;
+	if ((int)info.xdp.ifindex != e->ifindex)
+		return -EXDEV;
+	return xdp_open_pinned_maps(e);
+}
+
+static int xdp_pin_fd(const struct engine *e, int fd, const char *name)
+{
+	char path[PATH_MAX];
+	int err = xdp_path(e, name, path, sizeof(path));
+
+	if (err)
+		return err;
+	unlink(path);
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+/* Fresh start: load the program (reusing pinned maps), attach, pin. */
+static int xdp_load(struct engine *e, const struct ferry_conf *conf)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = e->dir);
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	int i, err, prog_fd;
+
+	e->skel = ferry_bpf__open_opts(&oopts);
+	if (!e->skel)
+		return -errno;
+	e->skel->rodata->ferry_hash_seed = conf->dp.hash_seed;
+	err = bpf_map__set_max_entries(e->skel->maps.flows, conf->dp.flows);
+	if (err)
+		return err;
+	err = ferry_bpf__load(e->skel);
+	if (err)
+		return err;
+	for (i = 0; i < M_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(
+			e->skel->obj, xdp_map_names[i]);
+
+		if (!m)
+			return -ENOENT;
+		e->fd[i] = bpf_map__fd(m);
+	}
+	prog_fd = bpf_program__fd(e->skel->progs.ferry_xdp);
+	lopts.flags = conf->dp.xdp_generic ? XDP_FLAGS_SKB_MODE :
+					     XDP_FLAGS_DRV_MODE;
+	e->link_fd = bpf_link_create(prog_fd, e->ifindex, BPF_XDP, &lopts);
+	if (e->link_fd < 0)
+		return -errno;
+	err = xdp_pin_fd(e, prog_fd, "prog");
+	if (err)
+		return err;
+	return xdp_pin_fd(e, e->link_fd, "link");
+}
+
+static struct engine *xdp_open(const struct ferry_conf *conf, bool *adopted)
+{
+	struct engine *e = xdp_new(conf);
+	char path[PATH_MAX];
+	int err;
+
+	if (!e)
+		return NULL;
+	e->ifindex = (int)if_nametoindex(conf->dp.interface);
+	if (!e->ifindex) {
+		err = -ENODEV;
+		goto fail;
+	}
+	err = xdp_if_mac(conf->dp.interface, e->mac);
+	if (err)
+		goto fail;
+	err = xdp_bpffs_ensure(e->dir);
+	if (err)
+		goto fail;
+	err = xdp_path(e, "link", path, sizeof(path));
+	if (err)
+		goto fail;
+	*adopted = access(path, F_OK) == 0;
+	err = *adopted ? xdp_adopt(e) : xdp_load(e, conf);
+	if (err)
+		goto fail;
+	return e;
+fail:
+	xdp_close(e);
+	errno = err < 0 ? -err : EINVAL;
+	return NULL;
+}
+
+static struct engine *xdp_attach_existing(const struct ferry_conf *conf)
+{
+	struct engine *e = xdp_new(conf);
+	int err;
+
+	if (!e)
+		return NULL;
+	err = xdp_open_pinned_maps(e);
+	if (err) {
+		xdp_close(e);
+		errno = -err;
+		return NULL;
+	}
+	return e;
+}
+
+/* A ring of its own size, filled, then placed in the VIP's idle slot. */
+static int xdp_write_ring(struct engine *e, const struct plan_vip *v,
+			  __u32 ring_idx)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_INNER_MAP);
+	__u32 *keys = malloc(sizeof(*keys) * v->ring_size);
+	__u32 i, count = v->ring_size;
+	int fd = -1, err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ferry_ring", sizeof(__u32),
+			    sizeof(__u32), v->ring_size, &mopts);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < v->ring_size; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(fd, keys, v->ring, &count, NULL)) {
+		err = -errno;
+		goto out;
+	}
+	if (bpf_map_update_elem(e->fd[M_RINGS], &ring_idx, &fd, BPF_ANY))
+		err = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(keys);
+	return err;
+}
+
+static int xdp_apply_vip(struct engine *e, const struct plan_vip *v)
+{
+	struct lb_vip cur, next;
+	__u32 slot = 0;
+	int err;
+
+	if (!bpf_map_lookup_elem(e->fd[M_VIPS], &v->key, &cur) &&
+	    cur.id == v->id)
+		slot = (cur.ring - cur.id * FERRY_RING_SLOTS + 1) % FERRY_RING_SLOTS;
+	next.id = v->id;
+	next.flags = v->flags;
+	next.ring = v->id * FERRY_RING_SLOTS + slot;
+	next.ring_size = v->ring_size;
+	err = xdp_write_ring(e, v, next.ring);
+	if (err)
+		return err;
+	/* The flip: one update replaces the whole VIP value. */
+	if (bpf_map_update_elem(e->fd[M_VIPS], &v->key, &next, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static bool xdp_plan_has_key(const struct plan *p, const struct lb_vip_key *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nvips; i++)
+		if (!memcmp(&p->vips[i].key, k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+/* After the flips: VIPs and backends that generation N no longer has. */
+static int xdp_remove_stale(struct engine *e, const struct plan *p)
+{
+	struct lb_vip_key key, next, *stale = NULL;
+	struct lb_backend be, none;
+	unsigned int n = 0, i;
+	void *prev = NULL;
+	int err = 0;
+	__u32 id;
+
+	stale = calloc(FERRY_MAX_VIPS * 4, sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	while (n < FERRY_MAX_VIPS * 4 &&
+	       !bpf_map_get_next_key(e->fd[M_VIPS], prev, &next)) {
+		if (!xdp_plan_has_key(p, &next))
+			stale[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(e->fd[M_VIPS], &stale[i]);
+	free(stale);
+
+	memset(&none, 0, sizeof(none));
+	for (id = 0; id < FERRY_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(e->fd[M_BACKENDS], &id, &be))
+			continue;
+		if (be.state == LB_BE_NONE || plan_backend_by_id(p, id))
+			continue;
+		if (bpf_map_update_elem(e->fd[M_BACKENDS], &id, &none, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}
+
+static int xdp_apply(struct engine *e, const struct plan *p)
+{
+	struct lb_config cfg = p->cfg;
+	unsigned int i;
+	__u32 zero = 0;
+	int err;
+
+	memcpy(cfg.src_mac, e->mac, 6);
+	if (bpf_map_update_elem(e->fd[M_CONFIG], &zero, &cfg, BPF_ANY))
+		return -errno;
+	for (i = 0; i < p->nbackends; i++) {
+		const struct plan_backend *b = &p->backends[i];
+
+		if (bpf_map_update_elem(e->fd[M_BACKENDS], &b->id, &b->be,
+					BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < p->nvips; i++) {
+		err = xdp_apply_vip(e, &p->vips[i]);
+		if (err)
+			return err;
+	}
+	e->vip_hi = e->backend_hi = 0;
+	for (i = 0; i < p->nvips; i++)
+		if (p->vips[i].id >= e->vip_hi)
+			e->vip_hi = p->vips[i].id + 1;
+	for (i = 0; i < p->nbackends; i++)
+		if (p->backends[i].id >= e->backend_hi)
+			e->backend_hi = p->backends[i].id + 1;
+	return xdp_remove_stale(e, p);
+}
+
+/* Sum a per-CPU counter of n 64-bit words at key into out. */
+static int xdp_sum_percpu(struct engine *e, int fd, __u32 key, __u64 *out,
+			  size_t words)
+{
+	size_t stride = words * sizeof(__u64);
+	__u64 *buf = calloc((size_t)e->ncpus, stride);
+	int cpu;
+	size_t w;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		free(buf);
+		return -errno;
+	}
+	for (cpu = 0; cpu < e->ncpus; cpu++)
+		for (w = 0; w < words; w++)
+			out[w] += buf[cpu * words + w];
+	free(buf);
+	return 0;
+}
+
+/* The global entry, summed, and each CPU's packets (every packet is
+ * counted under exactly one reason). */
+static int xdp_read_global(struct engine *e, struct engine_stats *s)
+{
+	const size_t words = sizeof(struct lb_global_stats) / sizeof(__u64);
+	__u64 *buf = calloc((size_t)e->ncpus, words * sizeof(__u64));
+	__u64 *sum = (__u64 *)&s->global;
+	__u32 zero = 0;
+	size_t w;
+	int c, r;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(e->fd[M_GLOBAL], &zero, buf)) {
+		free(buf);
+		return -errno;
+	}
+	for (c = 0; c < e->ncpus; c++) {
+		const struct lb_global_stats *g =
+			(const struct lb_global_stats *)(buf + c * words);
+
+		for (w = 0; w < words; w++)
+			sum[w] += buf[c * words + w];
+		for (r = 0; r < LB_REASON_MAX && c < ENGINE_MAX_CPUS; r++)
+			s->cpu_packets[c] += g->reason[r].packets;
+	}
+	free(buf);
+	return 0;
+}
+
+static int xdp_read_stats(struct engine *e, struct engine_stats *s)
+{
+	__u32 id;
+	int err;
+
+	struct lb_config cfg;
+	__u32 zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->ncpus = (unsigned int)e->ncpus;
+	if (!bpf_map_lookup_elem(e->fd[M_CONFIG], &zero, &cfg))
+		s->generation = cfg.generation;
+	err = xdp_read_global(e, s);
+	if (err)
+		return err;
+	for (id = 0; id < e->vip_hi; id++) {
+		err = xdp_sum_percpu(e, e->fd[M_VIP_STATS], id,
+				     (__u64 *)&s->vip[id], 4);
+		if (err)
+			return err;
+	}
+	for (id = 0; id < e->backend_hi; id++) {
+		err = xdp_sum_percpu(e, e->fd[M_BACKEND_STATS], id,
+				     (__u64 *)&s->backend[id], 2);
+		if (err)
+			return err;
+	}
+	for (id = 0; id < e->pin_hi; id++) {
+		err = xdp_sum_percpu(e, e->fd[M_PIN_STATS], id,
+				     (__u64 *)&s->pin[id], 2);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int xdp_unpin(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Unpinning the link detaches the program once no process holds it. */
+static int xdp_destroy(const struct ferry_conf *conf)
+{
+	int i, err = 0;
+
+	if (!xdp_is_bpffs(conf->dp.bpffs))
+		return 0;
+	if (xdp_unpin(conf->dp.bpffs, "link") ||
+	    xdp_unpin(conf->dp.bpffs, "prog"))
+		err = -errno;
+	for (i = 0; i < M_COUNT; i++)
+		if (xdp_unpin(conf->dp.bpffs, xdp_map_names[i]))
+			err = -errno;
+	return err;
+}
+
+const struct engine_ops engine_xdp_ops = {
+	.name = "xdp",
+	.open = xdp_open,
+	.attach_existing = xdp_attach_existing,
+	.apply = xdp_apply,
+	.read_stats = xdp_read_stats,
+	.destroy = xdp_destroy,
+	.close = xdp_close,
+};

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* control/ferryd.c: the control daemon's top level: arguments, config, engine, signals; the only place that logs. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "names.h"
+#include "plan.h"
+
+enum ferryd_mode { MODE_RUN, MODE_CHECK, MODE_STATS, MODE_DETACH };
+
+struct ferryd_args {
+	const char *conf_path;
+	enum ferryd_mode mode;
+	int verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ferryd -c FILE [--check | --stats | --detach] [-v]\n"
+		"  -c, --config FILE  configuration (libconfig), required\n"
+		"      --check        validate the configuration and exit\n"
+		"      --stats        print the dataplane's counters and exit\n"
+		"      --detach       stop forwarding: remove program and pins\n"
+		"  -v, --verbose      more logging (twice: libbpf too)\n"
+		"  -h, --help         this text\n");
+}
+
+static int parse_args(int argc, char **argv, struct ferryd_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "detach", no_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->conf_path = optarg;
+			break;
+		case 'C':
+			a->mode = MODE_CHECK;
+			break;
+		case 'S':
+			a->mode = MODE_STATS;
+			break;
+		case 'D':
+			a->mode = MODE_DETACH;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || !a->conf_path) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const char *proto_name(__u8 proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "?";
+}
+
+static void print_stats(const struct plan *p, const struct ferry_conf *conf,
+			const struct engine_stats *s)
+{
+	char addr[64];
+	unsigned int i, j;
+
+	printf("generation %u, %u CPUs\n", s->generation, s->ncpus);
+	for (i = 0; i < p->nvips; i++) {
+		const struct plan_vip *v = &p->vips[i];
+		const struct lb_vip_stats *vs = &s->vip[v->id];
+
+		conf_addr_str(&v->key.addr, v->key.family, addr, sizeof(addr));
+		printf("vip %s %s:%u/%s packets %llu bytes %llu new_flows %llu\n",
+		       v->name, addr, ntohs(v->key.port),
+		       proto_name(v->key.proto), (unsigned long long)vs->packets,
+		       (unsigned long long)vs->bytes,
+		       (unsigned long long)vs->new_flows);
+		for (j = 0; j < v->nbackends; j++) {
+			const struct plan_backend *b =
+				&p->backends[v->first_backend + j];
+			const struct lb_counter *c = &s->backend[b->id];
+
+			conf_addr_str(&b->be.addr, b->be.family, addr,
+				      sizeof(addr));
+			printf("  backend %s %s packets %llu bytes %llu\n",
+			       b->node, addr, (unsigned long long)c->packets,
+			       (unsigned long long)c->bytes);
+		}
+	}
+	printf("reasons:");
+	for (i = 0; i < LB_REASON_MAX; i++)
+		printf(" %s=%llu", lb_reason_name(i),
+		       (unsigned long long)s->global.reason[i].packets);
+	printf("\nevents:");
+	for (i = 0; i < LB_EVENT_MAX; i++)
+		printf(" %s=%llu", lb_event_name(i),
+		       (unsigned long long)s->global.event[i]);
+	printf("\ncpus:");
+	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++)
+		printf(" %u=%llu", i, (unsigned long long)s->cpu_packets[i]);
+	printf("\n");
+	(void)conf;
+}
+
+static int run_stats(const struct engine_ops *ops, const struct ferry_conf *conf)
+{
+	struct engine_stats *s = calloc(1, sizeof(*s));
+	struct plan *p = plan_build(conf, NULL, 0);
+	struct engine *e = NULL;
+	int err = -ENOMEM;
+
+	if (!s || !p)
+		goto out;
+	e = ops->attach_existing(conf);
+	if (!e) {
+		err = -errno;
+		log_err("no running dataplane under %s: %s", conf->dp.bpffs,
+			strerror(errno));
+		goto out;
+	}
+	err = ops->read_stats(e, s);
+	if (err)
+		log_err("reading counters: %s", strerror(-err));
+	else
+		print_stats(p, conf, s);
+out:
+	ops->close(e);
+	plan_free(p);
+	free(s);
+	return err;
+}
+
+/* SIGHUP: a new config becomes generation N + 1, or nothing changes. */
+static void reload(const struct engine_ops *ops, struct engine *e,
+		   const char *path, struct plan **live)
+{
+	char err[512];
+	struct ferry_conf *conf = conf_load(path, err, sizeof(err));
+	struct plan *p;
+	int r;
+
+	if (!conf) {
+		log_err("reload refused, keeping generation %u: %s",
+			(*live)->generation, err);
+		return;
+	}
+	p = plan_build(conf, *live, (*live)->generation + 1);
+	conf_free(conf);
+	if (!p) {
+		log_err("reload refused: plan: %s", strerror(errno));
+		return;
+	}
+	r = ops->apply(e, p);
+	if (r) {
+		log_err("reload: applying generation %u failed: %s",
+			p->generation, strerror(-r));
+		plan_free(p);
+		return;
+	}
+	log_info("reloaded: generation %u, %u VIPs", p->generation, p->nvips);
+	plan_free(*live);
+	*live = p;
+}
+
+static int run_daemon(const struct engine_ops *ops, struct ferry_conf *conf,
+		      const char *path)
+{
+	struct engine_stats *s = calloc(1, sizeof(*s));
+	struct plan *live = NULL;
+	struct engine *e = NULL;
+	bool adopted = false;
+	__u32 generation = 1;
+	sigset_t set;
+	int err = 0, sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	if (!s)
+		return -ENOMEM;
+	e = ops->open(conf, &adopted);
+	if (!e) {
+		err = -errno;
+		log_err("dataplane %s on %s: %s", ops->name, conf->dp.interface,
+			strerror(errno));
+		if (errno == EXDEV)
+			log_err("the pinned dataplane under %s serves another interface; run ferryd --detach first",
+				conf->dp.bpffs);
+		goto out;
+	}
+	if (adopted && !ops->read_stats(e, s) && s->generation)
+		generation = s->generation;
+	live = plan_build(conf, NULL, generation);
+	if (!live) {
+		err = -errno;
+		log_err("plan: %s", strerror(errno));
+		goto out;
+	}
+	err = ops->apply(e, live);
+	if (err) {
+		log_err("applying generation %u: %s", generation, strerror(-err));
+		goto out;
+	}
+	log_info("ready: %s dataplane on %s (%s), generation %u, %u VIPs, %u backends",
+		 ops->name, conf->dp.interface, adopted ? "adopted" : "loaded",
+		 generation, live->nvips, live->nbackends);
+
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP) {
+			reload(ops, e, path, &live);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_info("stopping; the dataplane keeps forwarding generation %u",
+		 live->generation);
+out:
+	ops->close(e);
+	plan_free(live);
+	free(s);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	const struct engine_ops *ops = &engine_xdp_ops;
+	struct ferry_conf *conf;
+	struct ferryd_args a;
+	char err[512];
+	int r = 0;
+
+	log_init("ferryd", LOG_LVL_INFO);
+	if (parse_args(argc, argv, &a))
+		return 2;
+	if (a.verbose)
+		log_init("ferryd", LOG_LVL_DEBUG);
+	if (a.verbose < 2)
+		libbpf_set_print(libbpf_log);
+
+	conf = conf_load(a.conf_path, err, sizeof(err));
+	if (!conf) {
+		log_err("%s", err);
+		return 1;
+	}
+	switch (a.mode) {
+	case MODE_CHECK:
+		printf("%s: ok: %u nodes, %u VIPs\n", a.conf_path, conf->nnodes,
+		       conf->nvips);
+		break;
+	case MODE_STATS:
+		r = run_stats(ops, conf);
+		break;
+	case MODE_DETACH:
+		r = ops->destroy(conf);
+		if (r)
+			log_err("detach: %s", strerror(-r));
+		break;
+	case MODE_RUN:
+		r = run_daemon(ops, conf, a.conf_path);
+		break;
+	}
+	conf_free(conf);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* control/plan.c: builds a plan from the config: stable ids, backend entries, one Maglev ring per VIP. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "maglev.h"
+#include "plan.h"
+
+static __u32 plan_cookie(void)
+{
+	__u32 c = 0;
+
+	while (getrandom(&c, sizeof(c), 0) != sizeof(c) || c == 0)
+		;
+	return c;
+}
+
+/* Lowest id in [0, max) not in used[]. */
+static __u32 plan_free_id(const unsigned char *used, __u32 max)
+{
+	__u32 i;
+
+	for (i = 0; i < max; i++)
+		if (!used[i])
+			return i;
+	return FERRY_NO_BACKEND;
+}
+
+static const struct plan_vip *plan_prev_vip(const struct plan *prev,
+					    const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; prev && i < prev->nvips; i++)
+		if (!strcmp(prev->vips[i].name, name))
+			return &prev->vips[i];
+	return NULL;
+}
+
+static const struct plan_backend *plan_prev_backend(const struct plan *prev,
+						    const char *vip,
+						    const char *node)
+{
+	unsigned int i;
+
+	for (i = 0; prev && i < prev->nbackends; i++)
+		if (!strcmp(prev->backends[i].vip, vip) &&
+		    !strcmp(prev->backends[i].node, node))
+			return &prev->backends[i];
+	return NULL;
+}
+
+static int plan_ids(const struct ferry_conf *conf, const struct plan *prev,
+		    struct plan *p)
+{
+	unsigned char *vused = calloc(FERRY_MAX_VIPS, 1);
+	unsigned char *bused = calloc(FERRY_MAX_BACKENDS, 1);
+	unsigned int i, j, k = 0;
+	int err = 0;
+
+	if (!vused || !bused) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Ids the previous plan gave keep their owners. */
+	for (i = 0; i < conf->nvips; i++) {
+		const struct plan_vip *pv = plan_prev_vip(prev, conf->vips[i].name);
+
+		p->vips[i].id = FERRY_NO_BACKEND;
+		if (pv) {
+			p->vips[i].id = pv->id;
+			vused[pv->id] = 1;
+		}
+		for (j = 0; j < conf->vips[i].nbackends; j++, k++) {
+			const struct conf_backend *cb = &conf->vips[i].backends[j];
+			const struct plan_backend *pb = plan_prev_backend(
+				prev, conf->vips[i].name, conf->nodes[cb->node].name);
+
+			p->backends[k].id = FERRY_NO_BACKEND;
+			if (pb) {
+				p->backends[k].id = pb->id;
+				p->backends[k].be.cookie = pb->be.cookie;
+				bused[pb->id] = 1;
+			}
+		}
+	}
+	for (i = 0; i < conf->nvips; i++) {
+		if (p->vips[i].id == FERRY_NO_BACKEND) {
+			p->vips[i].id = plan_free_id(vused, FERRY_MAX_VIPS);
+			vused[p->vips[i].id] = 1;
+		}
+	}
+	for (k = 0; k < p->nbackends; k++) {
+		if (p->backends[k].id == FERRY_NO_BACKEND) {
+			p->backends[k].id = plan_free_id(bused, FERRY_MAX_BACKENDS);
+			p->backends[k].be.cookie = plan_cookie();
+			bused[p->backends[k].id] = 1;
+		}
+	}
+out:
+	free(vused);
+	free(bused);
+	return err;
+}
+
+static void plan_fill_vip(const struct ferry_conf *conf,
+			  const struct conf_vip *cv, struct plan_vip *v)
+{
+	(void)conf;
+	memcpy(v->name, cv->name, sizeof(v->name));
+	memset(&v->key, 0, sizeof(v->key));
+	v->key.addr = cv->addr;
+	v->key.port = htons(cv->port);
+	v->key.proto = cv->proto;
+	v->key.family = cv->family;
+	v->flags = cv->hash_source ? LB_VIP_HASH_SOURCE : 0;
+	v->ring_size = cv->ring_size;
+}
+
+static void plan_fill_backend(const struct ferry_conf *conf,
+			      const struct conf_vip *cv,
+			      const struct conf_backend *cb, __u32 vip_id,
+			      struct plan_backend *b)
+{
+	const struct conf_node *n = &conf->nodes[cb->node];
+
+	memcpy(b->vip, cv->name, sizeof(b->vip));
+	memcpy(b->node, n->name, sizeof(b->node));
+	b->vip_id = vip_id;
+	b->weight = cb->weight;
+	b->be.addr = n->addr;
+	b->be.family = n->family;
+	b->be.node = (__u16)cb->node;
+	b->be.state = LB_BE_ACTIVE;
+}
+
+/* Ring of one VIP over its backends that may take new flows. */
+static int plan_ring(struct plan *p, struct plan_vip *v)
+{
+	struct maglev_backend *mb = calloc(v->nbackends, sizeof(*mb));
+	__u32 *idx = NULL;
+	__u32 i;
+	int err;
+
+	v->ring = malloc(sizeof(*v->ring) * v->ring_size);
+	if (!mb || !v->ring) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < v->nbackends; i++) {
+		const struct plan_backend *b = &p->backends[v->first_backend + i];
+
+		mb[i].addr = b->be.addr;
+		mb[i].family = b->be.family;
+		mb[i].weight = b->be.state == LB_BE_ACTIVE ? b->weight : 0;
+	}
+	idx = v->ring;
+	err = maglev_build(mb, v->nbackends, v->ring_size, idx);
+	if (err == -ENOENT) {
+		/* No backend with weight: an empty ring, counted as drops. */
+		err = 0;
+		v->ring_digest = 0;
+		goto out;
+	}
+	if (err)
+		goto out;
+	v->ring_digest = maglev_digest(mb, v->nbackends, v->ring, v->ring_size);
+	/* Ring slots name backends by index in the VIP: make them ids. */
+	for (i = 0; i < v->ring_size; i++)
+		v->ring[i] = p->backends[v->first_backend + v->ring[i]].id;
+out:
+	free(mb);
+	return err;
+}
+
+struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
+			__u32 generation)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+	unsigned int i, j, k = 0;
+	int err = -ENOMEM;
+
+	if (!p)
+		goto fail;
+	p->generation = generation;
+	p->hash_seed = conf->dp.hash_seed;
+	p->nvips = conf->nvips;
+	for (i = 0; i < conf->nvips; i++)
+		p->nbackends += conf->vips[i].nbackends;
+	p->vips = calloc(p->nvips ? p->nvips : 1, sizeof(*p->vips));
+	p->backends = calloc(p->nbackends ? p->nbackends : 1,
+			     sizeof(*p->backends));
+	if (!p->vips || !p->backends)
+		goto fail;
+
+	memcpy(p->cfg.dst_mac, conf->dp.next_hop_mac, 6);
+	p->cfg.mtu = (__u16)conf->dp.mtu;
+	p->cfg.flags = LB_CFG_READY;
+	p->cfg.encap_src_v4 = conf->dp.encap_src_v4;
+	p->cfg.encap_src_v6 = conf->dp.encap_src_v6;
+	p->cfg.generation = generation;
+
+	err = plan_ids(conf, prev, p);
+	if (err)
+		goto fail;
+	for (i = 0; i < conf->nvips; i++) {
+		const struct conf_vip *cv = &conf->vips[i];
+		struct plan_vip *v = &p->vips[i];
+
+		plan_fill_vip(conf, cv, v);
+		v->first_backend = k;
+		v->nbackends = cv->nbackends;
+		for (j = 0; j < cv->nbackends; j++, k++)
+			plan_fill_backend(conf, cv, &cv->backends[j], v->id,
+					  &p->backends[k]);
+	}
+	for (i = 0; i < p->nvips; i++) {
+		err = plan_ring(p, &p->vips[i]);
+		if (err)
+			goto fail;
+	}
+	return p;
+fail:
+	plan_free(p);
+	errno = -err;
+	return NULL;
+}
+
+void plan_free(struct plan *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	for (i = 0; p->vips && i < p->nvips; i++)
+		free(p->vips[i].ring);
+	free(p->vips);
+	free(p->backends);
+	free(p);
+}
+
+const struct plan_vip *plan_vip_by_id(const struct plan *p, __u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nvips; i++)
+		if (p->vips[i].id == id)
+			return &p->vips[i];
+	return NULL;
+}
+
+const struct plan_backend *plan_backend_by_id(const struct plan *p, __u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nbackends; i++)
+		if (p->backends[i].id == id)
+			return &p->backends[i];
+	return NULL;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* control/plan.h: config (+ backend states) -> the tables of one generation: VIP ids, backend ids and cookies, Maglev rings. Pure: no I/O. */
+#ifndef FERRY_CONTROL_PLAN_H
+#define FERRY_CONTROL_PLAN_H
+
+#include <ferry/abi.h>
+#include "conf.h"
+
+struct plan_backend {
+	char vip[CONF_NAME_MAX];
+	char node[CONF_NAME_MAX];
+	__u32 id; /* index into the backends table; stable across plans */
+	__u32 vip_id;
+	__u32 weight;
+	struct lb_backend be;
+};
+
+struct plan_vip {
+	char name[CONF_NAME_MAX];
+	__u32 id; /* stable across plans for the same name */
+	struct lb_vip_key key;
+	__u32 flags; /* enum lb_vip_flags */
+	__u32 ring_size;
+	__u32 *ring; /* ring_size backend ids */
+	__u64 ring_digest; /* by backend identity, equal across machines */
+	__u32 first_backend; /* index into plan.backends */
+	__u32 nbackends;
+};
+
+struct plan {
+	__u32 generation;
+	__u32 hash_seed;
+	struct lb_config cfg; /* src_mac is the engine's to fill */
+	struct plan_vip *vips;
+	unsigned int nvips;
+	struct plan_backend *backends;
+	unsigned int nbackends;
+};
+
+/* NULL with errno set on failure. prev (may be NULL) keeps ids stable. */
+struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
+			__u32 generation);
+void plan_free(struct plan *p);
+
+const struct plan_vip *plan_vip_by_id(const struct plan *p, __u32 id);
+const struct plan_backend *plan_backend_by_id(const struct plan *p, __u32 id);
+
+#endif /* FERRY_CONTROL_PLAN_H */
