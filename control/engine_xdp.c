@@ -341,6 +341,11 @@ static int xdp_apply_vip(struct engine *e, const struct plan_vip *v)
 	/* The flip: one update replaces the whole VIP value. */
 	if (bpf_map_update_elem(e->fd[M_VIPS], &v->key, &next, BPF_ANY))
 		return -errno;
+	if (!v->has_frag_key)
+		return 0;
+	next.flags |= LB_VIP_FRAGS_ONLY;
+	if (bpf_map_update_elem(e->fd[M_VIPS], &v->frag_key, &next, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -349,7 +354,9 @@ static bool xdp_plan_has_key(const struct plan *p, const struct lb_vip_key *k)
 	unsigned int i;
 
 	for (i = 0; i < p->nvips; i++)
-		if (!memcmp(&p->vips[i].key, k, sizeof(*k)))
+		if (!memcmp(&p->vips[i].key, k, sizeof(*k)) ||
+		    (p->vips[i].has_frag_key &&
+		     !memcmp(&p->vips[i].frag_key, k, sizeof(*k))))
 			return true;
 	return false;
 }

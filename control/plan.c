@@ -2,6 +2,7 @@
 /* control/plan.c: builds a plan from the config: stable ids, backend entries, one Maglev ring per VIP. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -136,6 +137,37 @@ static void plan_fill_backend(const struct ferry_conf *conf,
 	b->be.state = LB_BE_ACTIVE;
 }
 
+static bool plan_same_key(const struct lb_vip_key *a, const struct lb_vip_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * Later fragments carry no ports: they look up (addr, 0, proto). Give that
+ * key to the first source-hash VIP on a port of (addr, proto), unless a
+ * port-0 VIP or an earlier source-hash VIP already holds it.
+ */
+static void plan_frag_keys(struct plan *p)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < p->nvips; i++) {
+		struct plan_vip *v = &p->vips[i];
+		bool taken = false;
+
+		if (!(v->flags & LB_VIP_HASH_SOURCE) || !v->key.port)
+			continue;
+		v->frag_key = v->key;
+		v->frag_key.port = 0;
+		for (j = 0; j < p->nvips && !taken; j++)
+			taken = plan_same_key(&p->vips[j].key, &v->frag_key) ||
+				(j < i && p->vips[j].has_frag_key &&
+				 plan_same_key(&p->vips[j].frag_key,
+					       &v->frag_key));
+		v->has_frag_key = !taken;
+	}
+}
+
 /* Ring of one VIP over its backends that may take new flows. */
 static int plan_ring(struct plan *p, struct plan_vip *v)
 {
@@ -216,6 +248,7 @@ struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 			plan_fill_backend(conf, cv, &cv->backends[j], v->id,
 					  &p->backends[k]);
 	}
+	plan_frag_keys(p);
 	for (i = 0; i < p->nvips; i++) {
 		err = plan_ring(p, &p->vips[i]);
 		if (err)

@@ -20,6 +20,10 @@ struct plan_vip {
 	__u32 id; /* stable across plans for the same name */
 	struct lb_vip_key key;
 	__u32 flags; /* enum lb_vip_flags */
+	/* A source-hash VIP on one port also gets (addr, 0, proto) marked
+	 * LB_VIP_FRAGS_ONLY, so later fragments (no ports) find it. */
+	bool has_frag_key;
+	struct lb_vip_key frag_key;
 	__u32 ring_size;
 	__u32 *ring; /* ring_size backend ids */
 	__u64 ring_digest; /* by backend identity, equal across machines */
