@@ -67,6 +67,11 @@ static LB_INLINE int lb_decap_plan(const __u8 *start, const __u8 *end,
 		if (iph->ihl != 5 || iph->version != 4 ||
 		    (iph->frag_off & lb_htons(LB_IP_MF | LB_IP_OFFMASK)))
 			return -1;
+		/* The outer length covers an inner packet and the frame
+		 * holds it (Ethernet padding may follow). */
+		if (lb_ntohs(iph->tot_len) <= sizeof(*iph) ||
+		    l3 + lb_ntohs(iph->tot_len) > end)
+			return -1;
 		d->outer_len = sizeof(*iph);
 	} else if (proto == lb_htons(ETH_P_IPV6)) {
 		const struct ipv6hdr *ip6 = (const struct ipv6hdr *)l3;
@@ -75,6 +80,9 @@ static LB_INLINE int lb_decap_plan(const __u8 *start, const __u8 *end,
 			return 0;
 		if (!lb_decap_inner(ip6->nexthdr, d))
 			return 0;
+		if (ip6->version != 6 || !ip6->payload_len ||
+		    l3 + sizeof(*ip6) + lb_ntohs(ip6->payload_len) > end)
+			return -1;
 		d->outer_len = sizeof(*ip6);
 	} else {
 		return 0;

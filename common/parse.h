@@ -248,6 +248,14 @@ static LB_INLINE int lb_parse_ipv4(const __u8 *l3, const __u8 *end,
 	return lb_parse_l4(l3 + ihl, end, l3 + tot, iph->protocol, pkt);
 }
 
+/* The extension headers the IPv6 walk steps over. */
+static LB_INLINE int lb_ipv6_is_ext(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH ||
+	       nh == IPPROTO_FRAGMENT;
+}
+
 static LB_INLINE int lb_parse_ipv6(const __u8 *l3, const __u8 *end,
 				   struct lb_pkt *pkt)
 {
@@ -266,7 +274,13 @@ static LB_INLINE int lb_parse_ipv6(const __u8 *l3, const __u8 *end,
 	if (pend > end)
 		return lb_parse_end(pkt, LB_DROP, LB_R_DROP_BAD_IP);
 
-	pkt->ip_len = (__u16)(sizeof(*ip6) + plen);
+	/* 16 bits hold every IPv4 length but not the 40-byte header plus
+	 * a payload_len over 65495: saturate, never wrap to a small length
+	 * (no MTU is that large: such a packet is dropped as too big). */
+	if (plen > 0xffff - sizeof(*ip6))
+		pkt->ip_len = 0xffff;
+	else
+		pkt->ip_len = (__u16)(sizeof(*ip6) + plen);
 	pkt->tos = (__u8)((ip6->priority << 4) | (ip6->flow_lbl[0] >> 4));
 	pkt->df = 1;
 	pkt->flow.family = LB_AF_INET6;
@@ -318,7 +332,11 @@ static LB_INLINE int lb_parse_ipv6(const __u8 *l3, const __u8 *end,
 		}
 		return lb_parse_l4(p, end, pend, nh, pkt);
 	}
-	return lb_parse_end(pkt, LB_DROP, LB_R_DROP_IPV6_EXT);
+	/* FERRY_IPV6_EXT_MAX headers walked: one more is too many, but the
+	 * transport header may still follow the last of them. */
+	if (lb_ipv6_is_ext(nh))
+		return lb_parse_end(pkt, LB_DROP, LB_R_DROP_IPV6_EXT);
+	return lb_parse_l4(p, end, pend, nh, pkt);
 }
 
 /* Entry point: one frame in, lb_pkt out. */
