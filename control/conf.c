@@ -360,8 +360,99 @@ static int conf_read_backends(struct conf_ctx *c, const config_setting_t *vg,
 	return 0;
 }
 
+static const char *const health_keys[] = { "type", "port", "interval",
+					   "timeout", "rise", "fall", "path",
+					   "host", "expect", NULL };
+
+/* Health check of a VIP's backends; defaults: tcp to the VIP port. */
+static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
+			    struct conf_vip *vip)
+{
+	const config_setting_t *g = config_setting_get_member(vg, "health");
+	struct health_spec *h = &vip->health;
+	char text[16];
+	__u32 v;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->type = HEALTH_TCP;
+	h->port = vip->port;
+	h->interval_ms = 2000;
+	h->timeout_ms = 1000;
+	h->rise = 2;
+	h->fall = 3;
+	h->expect = 200;
+	strcpy(h->path, "/");
+	if (!g) {
+		if (!vip->port)
+			return conf_fail(c, vg, "VIP \"%s\" serves every port: its health check needs a port (health = { port = ...; })",
+					 vip->name);
+		return 0;
+	}
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "'health' must be a group { type = ...; }");
+	r = conf_check_keys(c, g, "health", health_keys);
+	if (r)
+		return r;
+	strcpy(text, "tcp");
+	r = conf_string(c, g, "type", false, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (!strcmp(text, "tcp"))
+		h->type = HEALTH_TCP;
+	else if (!strcmp(text, "http"))
+		h->type = HEALTH_HTTP;
+	else if (!strcmp(text, "none"))
+		h->type = HEALTH_NONE;
+	else
+		return conf_fail(c, config_setting_get_member(g, "type"),
+				 "health type must be \"tcp\", \"http\" or \"none\"");
+	v = h->port;
+	r = conf_uint(c, g, "port", false, 1, 65535, &v);
+	if (r < 0)
+		return r;
+	h->port = (__u16)v;
+	if (!h->port && h->type != HEALTH_NONE)
+		return conf_fail(c, g, "VIP \"%s\" serves every port: its health check needs a port",
+				 vip->name);
+	if ((r = conf_uint(c, g, "interval", false, 100, 3600000,
+			   &h->interval_ms)) < 0 ||
+	    (r = conf_uint(c, g, "timeout", false, 10, 3600000,
+			   &h->timeout_ms)) < 0 ||
+	    (r = conf_uint(c, g, "rise", false, 1, 100, &h->rise)) < 0 ||
+	    (r = conf_uint(c, g, "fall", false, 1, 100, &h->fall)) < 0)
+		return r;
+	if (h->timeout_ms >= h->interval_ms)
+		return conf_fail(c, g, "health timeout (%u ms) must be shorter than the interval (%u ms)",
+				 h->timeout_ms, h->interval_ms);
+	r = conf_string(c, g, "path", false, h->path, sizeof(h->path));
+	if (r < 0)
+		return r;
+	if (h->path[0] != '/' || strpbrk(h->path, " \r\n"))
+		return conf_fail(c, config_setting_get_member(g, "path"),
+				 "health path must start with '/' and hold no spaces");
+	r = conf_string(c, g, "host", false, h->host, sizeof(h->host));
+	if (r < 0)
+		return r;
+	if (strpbrk(h->host, " \r\n"))
+		return conf_fail(c, config_setting_get_member(g, "host"),
+				 "health host must hold no spaces");
+	v = h->expect;
+	r = conf_uint(c, g, "expect", false, 100, 599, &v);
+	if (r < 0)
+		return r;
+	h->expect = (__u16)v;
+	if (h->type != HEALTH_HTTP &&
+	    (config_setting_get_member(g, "path") ||
+	     config_setting_get_member(g, "host") ||
+	     config_setting_get_member(g, "expect")))
+		return conf_fail(c, g, "path, host and expect apply to http health checks only");
+	return 0;
+}
+
 static const char *const vip_keys[] = { "name", "address", "port", "protocol",
-					"hash", "ring_size", "backends", NULL };
+					"hash", "ring_size", "health",
+					"backends", NULL };
 
 static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
 			 struct ferry_conf *conf, struct conf_vip *vip)
@@ -413,6 +504,9 @@ static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
 	if (!maglev_is_prime(vip->ring_size))
 		return conf_fail(c, config_setting_get_member(g, "ring_size"),
 				 "ring_size %u is not prime", vip->ring_size);
+	r = conf_read_health(c, g, vip);
+	if (r)
+		return r;
 	return conf_read_backends(c, g, conf, vip);
 }
 
@@ -496,7 +590,92 @@ static int conf_read_vips(struct conf_ctx *c, const config_setting_t *root,
 	return 0;
 }
 
-static const char *const top_keys[] = { "dataplane", "nodes", "vips", NULL };
+static const char *const control_keys[] = { "socket", "socket_mode", NULL };
+static const char *const exporter_keys[] = { "listen", NULL };
+
+/* "host:port" or "[v6]:port", checked for form and range. */
+static bool conf_listen_ok(const char *text)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(text, ':');
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *end;
+	long port;
+	size_t hl;
+
+	if (!colon || colon == text)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || colon[1] == 0 || port < 1 || port > 65535)
+		return false;
+	hl = (size_t)(colon - text);
+	if (hl >= sizeof(host))
+		return false;
+	memcpy(host, text, hl);
+	host[hl] = 0;
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		return inet_pton(AF_INET6, host + 1, &a6) == 1;
+	}
+	return inet_pton(AF_INET, host, &a4) == 1;
+}
+
+static int conf_read_control(struct conf_ctx *c, const config_setting_t *root,
+			     struct conf_control *ctl)
+{
+	const config_setting_t *g = config_setting_get_member(root, "control");
+	const config_setting_t *x = config_setting_get_member(root, "exporter");
+	char mode[8] = "0660", *end;
+	long m;
+	int r;
+
+	snprintf(ctl->socket, sizeof(ctl->socket), "%s", CONF_SOCKET_DEFAULT);
+	snprintf(ctl->exporter, sizeof(ctl->exporter), "%s",
+		 CONF_EXPORTER_DEFAULT);
+	if (g) {
+		if (!config_setting_is_group(g))
+			return conf_fail(c, g, "'control' must be a group { ... }");
+		r = conf_check_keys(c, g, "control", control_keys);
+		if (r)
+			return r;
+		r = conf_string(c, g, "socket", false, ctl->socket,
+				sizeof(ctl->socket));
+		if (r < 0)
+			return r;
+		if (ctl->socket[0] != '/' || strlen(ctl->socket) > 100)
+			return conf_fail(c, config_setting_get_member(g, "socket"),
+					 "control socket must be an absolute path of at most 100 characters");
+		r = conf_string(c, g, "socket_mode", false, mode, sizeof(mode));
+		if (r < 0)
+			return r;
+	}
+	m = strtol(mode, &end, 8);
+	if (*end || m < 0 || m > 0777)
+		return conf_fail(c, g ? config_setting_get_member(g, "socket_mode") : g,
+				 "socket_mode must be an octal mode such as \"0660\"");
+	ctl->socket_mode = (mode_t)m;
+	if (!x)
+		return 0;
+	if (!config_setting_is_group(x))
+		return conf_fail(c, x, "'exporter' must be a group { listen = ...; }");
+	r = conf_check_keys(c, x, "exporter", exporter_keys);
+	if (r)
+		return r;
+	r = conf_string(c, x, "listen", false, ctl->exporter,
+			sizeof(ctl->exporter));
+	if (r < 0)
+		return r;
+	if (strcmp(ctl->exporter, "off") && !conf_listen_ok(ctl->exporter))
+		return conf_fail(c, config_setting_get_member(x, "listen"),
+				 "exporter listen must be \"address:port\", \"[v6 address]:port\" or \"off\"");
+	if (!strcmp(ctl->exporter, "off"))
+		ctl->exporter[0] = 0;
+	return 0;
+}
+
+static const char *const top_keys[] = { "dataplane", "control", "exporter",
+					"nodes", "vips", NULL };
 
 static struct ferry_conf *conf_parse(config_t *cfg, struct conf_ctx *c)
 {
@@ -510,6 +689,7 @@ static struct ferry_conf *conf_parse(config_t *cfg, struct conf_ctx *c)
 	snprintf(conf->path, sizeof(conf->path), "%s", c->file);
 	if (conf_check_keys(c, root, "the top level", top_keys) ||
 	    conf_read_dataplane(c, root, &conf->dp) ||
+	    conf_read_control(c, root, &conf->ctl) ||
 	    conf_read_nodes(c, root, conf) || conf_read_vips(c, root, conf)) {
 		conf_free(conf);
 		return NULL;

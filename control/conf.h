@@ -6,7 +6,9 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <ferry/abi.h>
+#include "health.h"
 
 #define CONF_NAME_MAX 64
 #define CONF_PATH_MAX 256
@@ -32,6 +34,15 @@ struct conf_dataplane {
 	__u32 hash_seed;
 };
 
+#define CONF_SOCKET_DEFAULT "/run/ferry/ferryd.sock"
+#define CONF_EXPORTER_DEFAULT "127.0.0.1:9469"
+
+struct conf_control {
+	char socket[CONF_PATH_MAX];
+	mode_t socket_mode;
+	char exporter[CONF_PATH_MAX]; /* host:port, [v6]:port; "" = off */
+};
+
 struct conf_node {
 	char name[CONF_NAME_MAX];
 	union lb_addr addr;
@@ -53,6 +64,7 @@ struct conf_vip {
 	__u16 port; /* host order; 0 = every port */
 	bool hash_source;
 	__u32 ring_size;
+	struct health_spec health;
 	struct conf_backend *backends;
 	unsigned int nbackends;
 	int line;
@@ -61,6 +73,7 @@ struct conf_vip {
 struct ferry_conf {
 	char path[CONF_PATH_MAX];
 	struct conf_dataplane dp;
+	struct conf_control ctl;
 	struct conf_node *nodes;
 	unsigned int nnodes;
 	struct conf_vip *vips;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <ferry/abi.h>
+#include "common/result.h"
 #include "conf.h"
 #include "plan.h"
 
@@ -25,6 +26,19 @@ struct engine_stats {
 
 struct engine;
 
+/* What a running dataplane holds, for a restarted ferryd to take over its
+ * ids, cookies and backend states. */
+struct engine_snapshot {
+	unsigned int nvips;
+	struct lb_vip_key *vip_keys;
+	struct lb_vip *vips;
+	unsigned int nbackends;
+	__u32 *backend_ids;
+	struct lb_backend *backends;
+};
+
+void engine_snapshot_free(struct engine_snapshot *s);
+
 struct engine_ops {
 	const char *name;
 	/* Adopts a running dataplane if there is one, else starts one.
@@ -35,6 +49,12 @@ struct engine_ops {
 	/* Makes plan p the live generation; everything of p lands first. */
 	int (*apply)(struct engine *e, const struct plan *p);
 	int (*read_stats)(struct engine *e, struct engine_stats *s);
+	/* Where would this frame go: the forwarding core run over the live
+	 * tables, read-only (nothing is inserted). 0 or -errno. */
+	int (*where)(struct engine *e, const __u8 *frame, __u32 len,
+		     struct lb_result *r);
+	/* Fills s from the live tables; engine_snapshot_free() after. */
+	int (*snapshot)(struct engine *e, struct engine_snapshot *s);
 	/* Stops forwarding and removes every trace (pins, program). */
 	int (*destroy)(const struct ferry_conf *conf);
 	/* Lets go of the dataplane; it keeps forwarding. NULL accepted. */

@@ -48,6 +48,7 @@ struct engine {
 	int ncpus;
 	__u8 mac[6];
 	__u32 vip_hi, backend_hi, pin_hi; /* ids below these are read */
+	__u32 seed; /* the loaded program's hash seed */
 	struct ferry_bpf *skel; /* only when this process loaded it */
 };
 
@@ -135,6 +136,7 @@ static struct engine *xdp_new(const struct ferry_conf *conf)
 	e->vip_hi = FERRY_MAX_VIPS;
 	e->backend_hi = FERRY_MAX_BACKENDS;
 	e->pin_hi = 0; /* pins arrive with the RADIUS work */
+	e->seed = conf->dp.hash_seed;
 	return e;
 }
 
@@ -172,6 +174,8 @@ static int xdp_open_pinned_maps(struct engine *e)
 /* A pinned link on our interface: take it over as it is. */
 static int xdp_adopt(struct engine *e)
 {
+	struct lb_config cfg;
+	__u32 zero = 0;
 	struct bpf_link_info info;
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
@@ -190,7 +194,14 @@ static int xdp_adopt(struct engine *e)
 		return -EINVAL;
 	if ((int)info.xdp.ifindex != e->ifindex)
 		return -EXDEV;
-	return xdp_open_pinned_maps(e);
+	err = xdp_open_pinned_maps(e);
+	if (err)
+		return err;
+	/* The program keeps the seed it was loaded with. */
+	if (!bpf_map_lookup_elem(e->fd[M_CONFIG], &zero, &cfg) &&
+	    (cfg.flags & LB_CFG_READY) && cfg.hash_seed != e->seed)
+		return -ESTALE;
+	return 0;
 }
 
 static int xdp_pin_fd(const struct engine *e, int fd, const char *name)
@@ -325,12 +336,19 @@ out:
 static int xdp_apply_vip(struct engine *e, const struct plan_vip *v)
 {
 	struct lb_vip cur, next;
+	bool live = false;
 	__u32 slot = 0;
 	int err;
 
 	if (!bpf_map_lookup_elem(e->fd[M_VIPS], &v->key, &cur) &&
-	    cur.id == v->id)
+	    cur.id == v->id) {
+		live = true;
 		slot = (cur.ring - cur.id * FERRY_RING_SLOTS + 1) % FERRY_RING_SLOTS;
+	}
+	/* Untouched VIP: its live ring already is this plan's. */
+	if (live && !v->ring_changed && cur.flags == v->flags &&
+	    cur.ring_size == v->ring_size)
+		return 0;
 	next.id = v->id;
 	next.flags = v->flags;
 	next.ring = v->id * FERRY_RING_SLOTS + slot;
@@ -517,6 +535,49 @@ static int xdp_read_stats(struct engine *e, struct engine_stats *s)
 	return 0;
 }
 
+static int xdp_snapshot(struct engine *e, struct engine_snapshot *s)
+{
+	struct lb_vip_key key, next;
+	struct lb_backend be;
+	void *prev = NULL;
+	__u32 id;
+
+	memset(s, 0, sizeof(*s));
+	s->vip_keys = calloc(FERRY_MAX_VIPS * 4, sizeof(*s->vip_keys));
+	s->vips = calloc(FERRY_MAX_VIPS * 4, sizeof(*s->vips));
+	s->backend_ids = calloc(FERRY_MAX_BACKENDS, sizeof(*s->backend_ids));
+	s->backends = calloc(FERRY_MAX_BACKENDS, sizeof(*s->backends));
+	if (!s->vip_keys || !s->vips || !s->backend_ids || !s->backends) {
+		engine_snapshot_free(s);
+		return -ENOMEM;
+	}
+	while (s->nvips < FERRY_MAX_VIPS * 4 &&
+	       !bpf_map_get_next_key(e->fd[M_VIPS], prev, &next)) {
+		if (!bpf_map_lookup_elem(e->fd[M_VIPS], &next,
+					 &s->vips[s->nvips]))
+			s->vip_keys[s->nvips++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (id = 0; id < FERRY_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(e->fd[M_BACKENDS], &id, &be) ||
+		    be.state == LB_BE_NONE)
+			continue;
+		s->backend_ids[s->nbackends] = id;
+		s->backends[s->nbackends++] = be;
+	}
+	return 0;
+}
+
+void engine_snapshot_free(struct engine_snapshot *s)
+{
+	free(s->vip_keys);
+	free(s->vips);
+	free(s->backend_ids);
+	free(s->backends);
+	memset(s, 0, sizeof(*s));
+}
+
 static int xdp_unpin(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -543,12 +604,97 @@ static int xdp_destroy(const struct ferry_conf *conf)
 	return err;
 }
 
+/* ---- where: the core over the live maps, read-only --------------------- */
+struct lb_tables {
+	struct engine *e;
+	__u32 seed;
+	struct lb_vip vip;
+	struct lb_backend be;
+	struct lb_pin pin;
+	struct lb_flow flow;
+};
+
+static inline const struct lb_vip *lb_tbl_vip(struct lb_tables *t,
+					      const struct lb_vip_key *k)
+{
+	return bpf_map_lookup_elem(t->e->fd[M_VIPS], k, &t->vip) ? NULL :
+								    &t->vip;
+}
+
+static inline __u32 lb_tbl_ring(struct lb_tables *t, __u32 ring, __u32 slot)
+{
+	__u32 inner_id, id = FERRY_NO_BACKEND;
+	int fd;
+
+	if (bpf_map_lookup_elem(t->e->fd[M_RINGS], &ring, &inner_id))
+		return FERRY_NO_BACKEND;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return FERRY_NO_BACKEND;
+	if (bpf_map_lookup_elem(fd, &slot, &id))
+		id = FERRY_NO_BACKEND;
+	close(fd);
+	return id;
+}
+
+static inline const struct lb_backend *lb_tbl_backend(struct lb_tables *t,
+						      __u32 id)
+{
+	return bpf_map_lookup_elem(t->e->fd[M_BACKENDS], &id, &t->be) ? NULL :
+									 &t->be;
+}
+
+static inline const struct lb_pin *lb_tbl_pin(struct lb_tables *t,
+					      const struct lb_pin_key *k)
+{
+	return bpf_map_lookup_elem(t->e->fd[M_PINS], k, &t->pin) ? NULL :
+								    &t->pin;
+}
+
+static inline const struct lb_flow *lb_tbl_flow(struct lb_tables *t,
+						const struct lb_flow_key *k)
+{
+	return bpf_map_lookup_elem(t->e->fd[M_FLOWS], k, &t->flow) ? NULL :
+								      &t->flow;
+}
+
+static inline void lb_tbl_flow_put(struct lb_tables *t,
+				   const struct lb_flow_key *k,
+				   const struct lb_flow *v)
+{
+	(void)t;
+	(void)k;
+	(void)v; /* a question changes nothing */
+}
+
+static inline __u32 lb_tbl_seed(struct lb_tables *t)
+{
+	return t->seed;
+}
+
+#include "common/pipeline.h"
+
+static int xdp_where(struct engine *e, const __u8 *frame, __u32 len,
+		     struct lb_result *r)
+{
+	struct lb_tables t = { .e = e, .seed = e->seed };
+	struct lb_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(e->fd[M_CONFIG], &zero, &cfg))
+		return -errno;
+	lb_decide(&t, &cfg, frame, frame + len, r);
+	return 0;
+}
+
 const struct engine_ops engine_xdp_ops = {
 	.name = "xdp",
 	.open = xdp_open,
 	.attach_existing = xdp_attach_existing,
 	.apply = xdp_apply,
 	.read_stats = xdp_read_stats,
+	.snapshot = xdp_snapshot,
+	.where = xdp_where,
 	.destroy = xdp_destroy,
 	.close = xdp_close,
 };

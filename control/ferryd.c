@@ -9,8 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <bpf/libbpf.h>
+#include "commands.h"
 #include "conf.h"
+#include "daemon.h"
 #include "engine.h"
 #include "log.h"
 #include "names.h"
@@ -167,99 +172,89 @@ out:
 	return err;
 }
 
-/* SIGHUP: a new config becomes generation N + 1, or nothing changes. */
-static void reload(const struct engine_ops *ops, struct engine *e,
-		   const char *path, struct plan **live)
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	char err[512];
-	struct ferry_conf *conf = conf_load(path, err, sizeof(err));
-	struct plan *p;
-	int r;
+	struct ferryd *d = arg;
+	struct signalfd_siginfo si;
+	char msg[512];
 
-	if (!conf) {
-		log_err("reload refused, keeping generation %u: %s",
-			(*live)->generation, err);
-		return;
+	(void)l;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (daemon_reload(d, msg, sizeof(msg)))
+				log_err("reload refused, generation %u keeps serving: %s",
+					d->live->generation, msg);
+			else
+				log_info("reloaded: %s", msg);
+		} else {
+			d->stop = true;
+		}
 	}
-	p = plan_build(conf, *live, (*live)->generation + 1);
-	conf_free(conf);
-	if (!p) {
-		log_err("reload refused: plan: %s", strerror(errno));
-		return;
-	}
-	r = ops->apply(e, p);
-	if (r) {
-		log_err("reload: applying generation %u failed: %s",
-			p->generation, strerror(-r));
-		plan_free(p);
-		return;
-	}
-	log_info("reloaded: generation %u, %u VIPs", p->generation, p->nvips);
-	plan_free(*live);
-	*live = p;
 }
 
 static int run_daemon(const struct engine_ops *ops, struct ferry_conf *conf,
 		      const char *path)
 {
-	struct engine_stats *s = calloc(1, sizeof(*s));
-	struct plan *live = NULL;
-	struct engine *e = NULL;
-	bool adopted = false;
-	__u32 generation = 1;
+	struct ferryd d;
 	sigset_t set;
-	int err = 0, sig;
+	int err, sfd;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		conf_free(conf);
+		return -errno;
+	}
 
-	if (!s)
-		return -ENOMEM;
-	e = ops->open(conf, &adopted);
-	if (!e) {
-		err = -errno;
+	err = daemon_start(&d, ops, conf, path);
+	if (err) {
 		log_err("dataplane %s on %s: %s", ops->name, conf->dp.interface,
-			strerror(errno));
-		if (errno == EXDEV)
+			strerror(-err));
+		if (err == -EXDEV)
 			log_err("the pinned dataplane under %s serves another interface; run ferryd --detach first",
 				conf->dp.bpffs);
+		if (err == -ESTALE)
+			log_err("the running dataplane was loaded with another hash_seed; run ferryd --detach first");
+		if (err == -EBUSY)
+			log_err("%s already has an XDP program that is not Ferry's pinned one",
+				conf->dp.interface);
+		if (!d.conf)
+			conf_free(conf);
 		goto out;
 	}
-	if (adopted && !ops->read_stats(e, s) && s->generation)
-		generation = s->generation;
-	live = plan_build(conf, NULL, generation);
-	if (!live) {
-		err = -errno;
-		log_err("plan: %s", strerror(errno));
-		goto out;
-	}
-	err = ops->apply(e, live);
+	err = loop_add(d.loop, sfd, EPOLLIN, on_signal, &d);
+	if (!err)
+		err = ctl_start(&d);
 	if (err) {
-		log_err("applying generation %u: %s", generation, strerror(-err));
+		log_err("control socket %s: %s", conf->ctl.socket, strerror(-err));
 		goto out;
 	}
 	log_info("ready: %s dataplane on %s (%s), generation %u, %u VIPs, %u backends",
-		 ops->name, conf->dp.interface, adopted ? "adopted" : "loaded",
-		 generation, live->nvips, live->nbackends);
+		 ops->name, conf->dp.interface, d.adopted ? "adopted" : "loaded",
+		 d.live->generation, d.live->nvips, d.live->nbackends);
+	sd_notify(0, "READY=1");
 
-	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
-		if (sig == SIGHUP) {
-			reload(ops, e, path, &live);
-			continue;
-		}
-		if (sig == SIGTERM || sig == SIGINT)
+	while (!d.stop) {
+		err = loop_run_once(d.loop);
+		if (err) {
+			log_err("event loop: %s", strerror(-err));
 			break;
+		}
 	}
+	sd_notify(0, "STOPPING=1");
 	log_info("stopping; the dataplane keeps forwarding generation %u",
-		 live->generation);
+		 d.live->generation);
 out:
-	ops->close(e);
-	plan_free(live);
-	free(s);
+	ctl_stop(&d);
+	daemon_stop(&d);
+	close(sfd);
 	return err;
 }
 
@@ -298,8 +293,8 @@ int main(int argc, char **argv)
 			log_err("detach: %s", strerror(-r));
 		break;
 	case MODE_RUN:
-		r = run_daemon(ops, conf, a.conf_path);
-		break;
+		/* The daemon owns conf from here on. */
+		return run_daemon(ops, conf, a.conf_path) ? 1 : 0;
 	}
 	conf_free(conf);
 	return r ? 1 : 0;

@@ -16,26 +16,22 @@
 #define MG_DIGEST_EMPTY 0xffffffffu
 
 /*
- * How the first free slot of a permutation is found changes as the table
- * fills (the answer does not). With left slots free a probe hits one with
- * odds left / m:
- *   - while more than m * MG_BATCH_NUM / MG_BATCH_DEN are free, probe one
- *     slot at a time;
- *   - then MG_BATCH slots per step, one branch for all of them;
- *   - for the last MG_LIST_AT free slots, which would cost the most probes
- *     (m / left per claim), go over a list of them: free slot e is
- *     (e - cur) * skip^-1 (mod m) steps away; take the nearest.
+ * Finding a backend's next free slot. With left slots free, a probe finds one
+ * with odds left / m, so most of the work, and one mispredicted branch per
+ * claim, comes late in the fill. How it is found changes as the table fills
+ * (the answer does not):
+ *   - while more than m / 2 slots are free, test the next 2 slots of the
+ *     permutation without a branch, then 4 while more than m / 4 are: few
+ *     claims need more, so the branch that goes on is seldom mispredicted;
+ *   - then walk the permutation, 8 slots a step;
+ *   - for the last MG_LIST_AT free slots, which would cost m / left probes a
+ *     claim, go over a list of them instead: free slot e is
+ *     (e - c) * skip^-1 (mod m) steps from c.
+ * Measured on perf/maglev_bench (n = 1000, m = 65537): MG_LIST_AT from 120
+ * to 200 are alike.
  */
-#ifndef MG_LIST_AT
-#define MG_LIST_AT 320u
-#endif
-#ifndef MG_BATCH_NUM
-#define MG_BATCH_NUM 1
-#define MG_BATCH_DEN 2
-#endif
-#ifndef MG_BATCH
-#define MG_BATCH 8
-#endif
+#define MG_LIST_AT 160u
+#define MG_STEPS 8 /* slots a step: c + k[i] for k[i] = (i + 1) * skip */
 
 /* A backend's identity as numbers that sort like (family, address bytes). */
 struct mg_key {
@@ -47,10 +43,11 @@ struct mg_key {
 
 /* Scratch for one build, carved from one allocation. */
 struct mg_scratch {
-	__u64 *filled; /* bitmap of the slots taken so far */
-	struct mg_key *keys; /* n: every backend, sorted by identity */
+	__u64 *filled; /* 2m bits: x and x + m set once slot x is taken */
+	__u32 *mult; /* MG_STEPS * n: (i + 1) * skip mod m */
+	struct mg_key *keys; /* 2n: every backend, sorted by identity; room */
 	__u64 *next; /* n: round of the next claim (heap) */
-	__u32 *cur; /* n: next slot of each backend's permutation */
+	__u32 *last; /* n: slot of each backend's last claim */
 	__u32 *skip; /* n: step of the permutation */
 	__u32 *owner; /* n: index into the caller's be[] */
 	__u32 *weight; /* n */
@@ -81,11 +78,16 @@ static __u32 mg_addr_len(__u8 family)
 	return family == LB_AF_INET ? 4 : 16;
 }
 
-void maglev_permutation(const struct maglev_backend *b, __u32 m,
-			__u32 *offset, __u32 *skip)
+void maglev_permutation(const struct maglev_backend *b, __u32 m, __u32 *offset,
+			__u32 *skip)
 {
 	__u32 len = mg_addr_len(b->family);
 
+	if (m < 3) { /* not a ring size; keep clear of % 0 */
+		*offset = 0;
+		*skip = 1;
+		return;
+	}
 	*offset = lb_hash_bytes(b->addr.bytes, len, MG_SEED_OFFSET) % m;
 	*skip = lb_hash_bytes(b->addr.bytes, len, MG_SEED_SKIP) % (m - 1) + 1;
 }
@@ -123,9 +125,33 @@ static int mg_key_cmp_id(const struct mg_key *a, const struct mg_key *b)
 	return 0;
 }
 
-static int mg_key_cmp(const void *pa, const void *pb)
+/* Merge sort of keys[0..n-1], tmp[] as big: stable, no calls per compare. */
+static void mg_key_sort(struct mg_key *keys, struct mg_key *tmp, size_t n)
 {
-	return mg_key_cmp_id(pa, pb);
+	struct mg_key *src = keys, *dst = tmp, *t;
+	size_t w, lo, mid, hi, a, b, o;
+
+	for (w = 1; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			a = lo;
+			b = mid;
+			for (o = lo; o < hi; o++) {
+				if (a < mid &&
+				    (b >= hi ||
+				     mg_key_cmp_id(&src[b], &src[a]) >= 0))
+					dst[o] = src[a++];
+				else
+					dst[o] = src[b++];
+			}
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != keys)
+		memcpy(keys, src, n * sizeof(*keys));
 }
 
 static size_t mg_align8(size_t x)
@@ -136,17 +162,17 @@ static size_t mg_align8(size_t x)
 /* One allocation for everything; NULL on failure. */
 static void *mg_scratch_alloc(struct mg_scratch *s, size_t n, __u32 m)
 {
-	size_t words = ((size_t)m + 63) / 64;
+	size_t words = (2 * (size_t)m + 63) / 64;
 	size_t off = 0, o_keys, o_next, o_u32;
 	__u8 *base;
 
 	off += words * sizeof(__u64);
 	o_keys = off;
-	off += n * sizeof(struct mg_key);
+	off += 2 * n * sizeof(struct mg_key);
 	o_next = mg_align8(off);
 	off = o_next + n * sizeof(__u64);
 	o_u32 = off;
-	off += (7 * n + MG_LIST_AT) * sizeof(__u32);
+	off += ((7 + MG_STEPS) * n + MG_LIST_AT) * sizeof(__u32);
 
 	base = malloc(off);
 	if (!base)
@@ -154,25 +180,33 @@ static void *mg_scratch_alloc(struct mg_scratch *s, size_t n, __u32 m)
 	s->filled = (__u64 *)base;
 	s->keys = (struct mg_key *)(base + o_keys);
 	s->next = (__u64 *)(base + o_next);
-	s->cur = (__u32 *)(base + o_u32);
-	s->skip = s->cur + n;
+	s->last = (__u32 *)(base + o_u32);
+	s->skip = s->last + n;
 	s->owner = s->skip + n;
 	s->weight = s->owner + n;
 	s->count = s->weight + n;
 	s->heap = s->count + n;
 	s->inv = s->heap + n;
-	s->vacant = s->inv + n;
+	s->mult = s->inv + n;
+	s->vacant = s->mult + MG_STEPS * n;
 	memset(s->filled, 0, words * sizeof(__u64));
 	memset(s->inv, 0, n * sizeof(__u32));
 	return base;
 }
 
-/* (a + b) mod m for a, b < m < 2^31, without a branch */
+/* p mod m for p < 2m < 2^31, without a branch (compilers make one of
+ * p >= m ? p - m : p, which mispredicts half the time here) */
+static inline __u32 mg_wrap(__u32 p, __u32 m)
+{
+	__u32 t = p - m; /* top bit set when p < m */
+
+	return t + (m & (0u - (t >> 31)));
+}
+
+/* (a + b) mod m for a, b < m */
 static inline __u32 mg_add(__u32 a, __u32 b, __u32 m)
 {
-	__u32 t = a + b - m;
-
-	return t + (m & (__u32)((__s32)t >> 31));
+	return mg_wrap(a + b, m);
 }
 
 static inline __u32 mg_bit(const __u64 *filled, __u32 p)
@@ -180,17 +214,19 @@ static inline __u32 mg_bit(const __u64 *filled, __u32 p)
 	return (__u32)(filled[p >> 6] >> (p & 63)) & 1;
 }
 
-/* a * b mod m for a, b < m < 2^31: the double quotient is off by at most 1 */
-static inline __u32 mg_mulmod(__u32 a, __u32 b, __u32 m, double rm)
+/*
+ * x mod m for x < 2^64 / m, given mc = ceil(2^64 / m) (Lemire, Kaser and
+ * Kurz, "Faster remainder by direct computation", 2019): with
+ * mc = (2^64 + e) / m, 0 < e < m, and x = q * m + r, mc * x mod 2^64 is
+ * low = (2^64 * r + e * x) / m exactly, and floor(low * m / 2^64) = r as
+ * e * x < 2^64.
+ */
+static inline __u32 mg_mod(__u64 x, __u64 mc, __u32 m)
 {
-	__u64 x = (__u64)a * b;
-	__s64 r = (__s64)(x - (__u64)((double)x * rm) * m);
+	__u64 low = mc * x;
 
-	if (r < 0)
-		r += m;
-	else if (r >= m)
-		r -= m;
-	return (__u32)r;
+	return (__u32)(((low >> 32) * m + (((low & 0xffffffffu) * m) >> 32)) >>
+		       32);
 }
 
 /* s^-1 mod m, m prime, 0 < s < m */
@@ -227,16 +263,18 @@ static __u32 mg_list_build(const __u64 *filled, __u32 m, __u32 *vacant)
 	return n;
 }
 
-/* The nearest of the n free slots from c along steps of 1 / inv. */
-static __u32 mg_list_find(const __u32 *vacant, __u32 n, __u32 m, double rm,
+/*
+ * Which of the n free slots vacant[] comes first from c along steps of s:
+ * free slot e is (e - c) * s^-1 (mod m) steps away.
+ */
+static __u32 mg_list_find(const __u32 *vacant, __u32 n, __u32 m, __u64 mc,
 			  __u32 c, __u32 inv)
 {
-	__u32 best = m, bi = 0, k, e, d, t;
+	__u32 best = m, bi = 0, k, d, t;
 
 	for (k = 0; k < n; k++) {
-		e = vacant[k];
-		d = e >= c ? e - c : e + m - c;
-		t = mg_mulmod(d, inv, m, rm);
+		d = mg_add(vacant[k], m - c, m);
+		t = mg_mod((__u64)d * inv, mc, m);
 		if (t < best) {
 			best = t;
 			bi = k;
@@ -245,46 +283,57 @@ static __u32 mg_list_find(const __u32 *vacant, __u32 n, __u32 m, double rm,
 	return bi;
 }
 
-static inline __u32 mg_probe_one(const __u64 *filled, __u32 m, __u32 c,
-				 __u32 s)
+/*
+ * The first free slot after c along steps of s, k[i] being (i + 1) * s mod m:
+ * c + k[i] < 2m names slot c + (i + 1) * s (mod m) in the mirrored bitmap.
+ */
+static inline __u32 mg_probe(const __u64 *filled, __u32 m, __u32 c,
+			     const __u32 *k)
 {
-	while (mg_bit(filled, c))
-		c = mg_add(c, s, m);
-	return c;
+	__u32 p;
+
+#define MG_TRY(x)                       \
+	do {                            \
+		p = (x);                \
+		if (!mg_bit(filled, p)) \
+			goto found;     \
+	} while (0)
+	for (;;) {
+		MG_TRY(c + k[0]);
+		MG_TRY(c + k[1]);
+		MG_TRY(c + k[2]);
+		MG_TRY(c + k[3]);
+		MG_TRY(c + k[4]);
+		MG_TRY(c + k[5]);
+		MG_TRY(c + k[6]);
+		MG_TRY(c + k[7]);
+		c = mg_add(c, k[7], m);
+	}
+#undef MG_TRY
+found:
+	return mg_wrap(p, m);
 }
 
-static inline __u32 mg_probe_batch(const __u64 *filled, __u32 m, __u32 c,
-				   __u32 s)
+/* mg_probe(), testing the first n (2 or 4) slots without a branch */
+static inline __u32 mg_probe_n(const __u64 *filled, __u32 m, __u32 c,
+			       const __u32 *k, __u32 n)
 {
-	__u32 s2 = mg_add(s, s, m), s4 = mg_add(s2, s2, m);
-	__u32 p[8], full;
+	__u32 full = mg_bit(filled, c + k[0]) | mg_bit(filled, c + k[1]) << 1;
 
-	for (;;) {
-		p[0] = c;
-		p[1] = mg_add(c, s, m);
-		p[2] = mg_add(c, s2, m);
-		p[3] = mg_add(p[1], s2, m);
-#if MG_BATCH == 8
-		p[4] = mg_add(c, s4, m);
-		p[5] = mg_add(p[1], s4, m);
-		p[6] = mg_add(p[2], s4, m);
-		p[7] = mg_add(p[3], s4, m);
-		full = mg_bit(filled, p[0]) | mg_bit(filled, p[1]) << 1 |
-		       mg_bit(filled, p[2]) << 2 | mg_bit(filled, p[3]) << 3 |
-		       mg_bit(filled, p[4]) << 4 | mg_bit(filled, p[5]) << 5 |
-		       mg_bit(filled, p[6]) << 6 | mg_bit(filled, p[7]) << 7;
-		if (full != 0xff)
-			return p[__builtin_ctz(~full)];
-		c = mg_add(p[7], s, m);
-#else
-		(void)s4;
-		full = mg_bit(filled, p[0]) | mg_bit(filled, p[1]) << 1 |
-		       mg_bit(filled, p[2]) << 2 | mg_bit(filled, p[3]) << 3;
-		if (full != 0xf)
-			return p[__builtin_ctz(~full)];
-		c = mg_add(p[3], s, m);
-#endif
+	if (n == 4) {
+		full |= mg_bit(filled, c + k[2]) << 2;
+		full |= mg_bit(filled, c + k[3]) << 3;
 	}
+	if (full == (1u << n) - 1)
+		return mg_probe(filled, m, mg_add(c, k[n - 1], m), k);
+	return mg_wrap(c + k[__builtin_ctz(~full)], m);
+}
+
+static inline void mg_take(__u64 *filled, __u32 m, __u32 c)
+{
+	filled[c >> 6] |= 1ull << (c & 63);
+	c += m;
+	filled[c >> 6] |= 1ull << (c & 63);
 }
 
 /*
@@ -327,8 +376,8 @@ static void mg_heap_down(__u32 *heap, const __u64 *next, __u32 len, __u32 i)
 	heap[i] = x;
 }
 
-static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s,
-			  __u32 nact, __u32 maxw, enum mg_kind kind)
+static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s, __u32 nact,
+			  __u32 maxw, enum mg_kind kind)
 {
 	__u32 j, i;
 
@@ -388,51 +437,62 @@ static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
 
 /*
  * Fill ring[]: in turn, each backend claims the first free slot of its
- * permutation from cur[j] on. One exists: the permutation visits every slot
- * (m prime, 0 < skip < m).
+ * permutation after its last claim. One exists: the permutation visits every
+ * slot (m prime, 0 < skip < m).
  */
-static inline __attribute__((always_inline)) void
-mg_fill(struct mg_scratch *s, struct mg_turns *q, __u32 m, __u32 *ring,
-	enum mg_kind kind)
+static LB_INLINE void mg_fill(struct mg_scratch *s, struct mg_turns *q, __u32 m,
+			      __u32 *ring, enum mg_kind kind)
 {
-	__u32 *cur = s->cur, *skip = s->skip, *owner = s->owner;
-	__u32 *inv = s->inv, *vacant = s->vacant;
-	__u32 batch_at, list_at, left = m, j, c, k;
-	__u64 *filled = s->filled;
-	double rm = 1.0 / m;
+	__u32 *last = s->last, *skip = s->skip, *owner = s->owner;
+	__u32 *inv = s->inv, *vacant = s->vacant, *mult = s->mult, *k;
+	__u32 left = m, list_at = m < MG_LIST_AT ? m : MG_LIST_AT;
+	__u32 four_at = m / 4 > list_at ? m / 4 : list_at;
+	__u32 two_at = m / 2 > four_at ? m / 2 : four_at;
+	__u64 *filled = s->filled, mc = UINT64_MAX / m + 1;
+	__u32 j, c, i;
 
-	list_at = m < MG_LIST_AT ? m : MG_LIST_AT;
-	batch_at = (__u32)((__u64)m * MG_BATCH_NUM / MG_BATCH_DEN);
-	if (batch_at < list_at)
-		batch_at = list_at;
+	for (j = 0; j < q->nact; j++) {
+		k = mult + MG_STEPS * j;
+		k[0] = skip[j];
+		for (i = 1; i < MG_STEPS; i++)
+			k[i] = mg_add(k[i - 1], skip[j], m);
+	}
 
-	for (; left > batch_at; left--) {
+#define MG_CLAIM(j, c)                 \
+	do {                           \
+		mg_take(filled, m, c); \
+		ring[c] = owner[j];    \
+		last[j] = c;           \
+	} while (0)
+	for (; left > two_at; left--) {
 		j = mg_turn(q, kind);
-		c = mg_probe_one(filled, m, cur[j], skip[j]);
-		filled[c >> 6] |= 1ull << (c & 63);
-		ring[c] = owner[j];
-		cur[j] = mg_add(c, skip[j], m);
+		c = mg_probe_n(filled, m, last[j], mult + MG_STEPS * j, 2);
+		MG_CLAIM(j, c);
+	}
+	for (; left > four_at; left--) {
+		j = mg_turn(q, kind);
+		c = mg_probe_n(filled, m, last[j], mult + MG_STEPS * j, 4);
+		MG_CLAIM(j, c);
 	}
 	for (; left > list_at; left--) {
 		j = mg_turn(q, kind);
-		c = mg_probe_batch(filled, m, cur[j], skip[j]);
-		filled[c >> 6] |= 1ull << (c & 63);
-		ring[c] = owner[j];
-		cur[j] = mg_add(c, skip[j], m);
+		c = mg_probe(filled, m, last[j], mult + MG_STEPS * j);
+		MG_CLAIM(j, c);
 	}
-	if (!left)
-		return;
+
 	mg_list_build(filled, m, vacant);
 	for (; left; left--) {
 		j = mg_turn(q, kind);
 		if (!inv[j])
 			inv[j] = mg_inverse(skip[j], m);
-		k = mg_list_find(vacant, left, m, rm, cur[j], inv[j]);
-		c = vacant[k];
-		vacant[k] = vacant[left - 1];
+		c = mg_add(last[j], skip[j], m);
+		i = mg_list_find(vacant, left, m, mc, c, inv[j]);
+		c = vacant[i];
+		vacant[i] = vacant[left - 1];
 		ring[c] = owner[j];
-		cur[j] = mg_add(c, skip[j], m);
+		last[j] = c;
 	}
+#undef MG_CLAIM
 }
 
 static void mg_fill_equal(struct mg_scratch *s, struct mg_turns *q, __u32 m,
@@ -468,7 +528,7 @@ static bool mg_use_heap(__u32 nact, __u32 m, __u32 maxw, __u64 wsum)
 int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 		       __u32 *ring, enum maglev_sched sched)
 {
-	__u32 nact = 0, maxw = 0, i;
+	__u32 nact = 0, maxw = 0, i, off;
 	struct mg_scratch s;
 	struct mg_turns q;
 	enum mg_kind kind;
@@ -477,7 +537,7 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 	void *mem;
 
 	if (m < 3 || m > FERRY_RING_SIZE_MAX || !maglev_is_prime(m) || !ring ||
-	    n > m || (n && !be))
+	    n > m || (n && !be) || (unsigned int)sched > MAGLEV_SCHED_HEAP)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if (be[i].family != LB_AF_INET && be[i].family != LB_AF_INET6)
@@ -490,7 +550,7 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 
 	for (i = 0; i < n; i++)
 		mg_key_init(&s.keys[i], &be[i], i);
-	qsort(s.keys, n, sizeof(*s.keys), mg_key_cmp);
+	mg_key_sort(s.keys, s.keys + n, n);
 	for (i = 1; i < n; i++) {
 		if (!mg_key_cmp_id(&s.keys[i - 1], &s.keys[i])) {
 			free(mem);
@@ -504,7 +564,9 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 
 		if (!b->weight)
 			continue;
-		maglev_permutation(b, m, &s.cur[nact], &s.skip[nact]);
+		maglev_permutation(b, m, &off, &s.skip[nact]);
+		/* as if it had just claimed the slot before its first */
+		s.last[nact] = mg_add(off, m - s.skip[nact], m);
 		s.owner[nact] = s.keys[i].idx;
 		s.weight[nact] = b->weight;
 		if (nact && b->weight != maxw)
@@ -522,16 +584,14 @@ int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 		return -ENOENT;
 	}
 
-	if (equal)
-		kind = MG_EQUAL;
-	else if (sched == MAGLEV_SCHED_HEAP ||
-		 (sched == MAGLEV_SCHED_AUTO &&
-		  mg_use_heap(nact, m, maxw, wsum)))
-		kind = MG_HEAP;
-	else
-		kind = MG_ROUNDS;
 	if (sched == MAGLEV_SCHED_HEAP)
 		kind = MG_HEAP;
+	else if (sched == MAGLEV_SCHED_ROUNDS)
+		kind = MG_ROUNDS;
+	else if (equal)
+		kind = MG_EQUAL;
+	else
+		kind = mg_use_heap(nact, m, maxw, wsum) ? MG_HEAP : MG_ROUNDS;
 
 	mg_turns_init(&q, &s, nact, maxw, kind);
 	if (kind == MG_EQUAL)

@@ -37,8 +37,8 @@ bool maglev_is_prime(__u32 m);
  * offset + skip, offset + 2 * skip, ... (mod m), from hashes of its address
  * (lb_hash_bytes over 4 or 16 bytes) that every machine computes alike.
  */
-void maglev_permutation(const struct maglev_backend *b, __u32 m,
-			__u32 *offset, __u32 *skip);
+void maglev_permutation(const struct maglev_backend *b, __u32 m, __u32 *offset,
+			__u32 *skip);
 
 /*
  * Fill ring[0..m-1] with indexes into be[]. The same set of backends in any

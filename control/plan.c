@@ -123,7 +123,7 @@ static void plan_fill_vip(const struct ferry_conf *conf,
 static void plan_fill_backend(const struct ferry_conf *conf,
 			      const struct conf_vip *cv,
 			      const struct conf_backend *cb, __u32 vip_id,
-			      struct plan_backend *b)
+			      __u8 state, struct plan_backend *b)
 {
 	const struct conf_node *n = &conf->nodes[cb->node];
 
@@ -134,7 +134,8 @@ static void plan_fill_backend(const struct ferry_conf *conf,
 	b->be.addr = n->addr;
 	b->be.family = n->family;
 	b->be.node = (__u16)cb->node;
-	b->be.state = LB_BE_ACTIVE;
+	b->be.vip_id = vip_id;
+	b->be.state = state;
 }
 
 static bool plan_same_key(const struct lb_vip_key *a, const struct lb_vip_key *b)
@@ -168,32 +169,91 @@ static void plan_frag_keys(struct plan *p)
 	}
 }
 
-/* Ring of one VIP over its backends that may take new flows. */
-static int plan_ring(struct plan *p, struct plan_vip *v)
+/*
+ * Which backends the ring holds: the active ones; if there is none, every
+ * backend not in maintenance (fail open: better a down node than none).
+ */
+static void plan_ring_weights(struct plan *p, struct plan_vip *v)
 {
-	struct maglev_backend *mb = calloc(v->nbackends, sizeof(*mb));
-	__u32 *idx = NULL;
+	bool any = false;
+	__u32 i;
+
+	for (i = 0; i < v->nbackends; i++) {
+		struct plan_backend *b = &p->backends[v->first_backend + i];
+
+		b->ring_weight = b->be.state == LB_BE_ACTIVE ? b->weight : 0;
+		any |= b->ring_weight > 0;
+	}
+	v->fail_open = !any;
+	for (i = 0; !any && i < v->nbackends; i++) {
+		struct plan_backend *b = &p->backends[v->first_backend + i];
+
+		if (b->be.state != LB_BE_MAINT)
+			b->ring_weight = b->weight;
+	}
+}
+
+/* The previous plan's ring for v, if built from exactly the same inputs. */
+static const struct plan_vip *plan_same_ring(const struct plan *prev,
+					     const struct plan *p,
+					     const struct plan_vip *v)
+{
+	const struct plan_vip *o = plan_prev_vip(prev, v->name);
+	__u32 i;
+
+	if (!o || !o->ring || o->ring_size != v->ring_size ||
+	    o->nbackends != v->nbackends)
+		return NULL;
+	for (i = 0; i < v->nbackends; i++) {
+		const struct plan_backend *a = &p->backends[v->first_backend + i];
+		const struct plan_backend *b =
+			&prev->backends[o->first_backend + i];
+
+		if (a->id != b->id || a->ring_weight != b->ring_weight ||
+		    a->be.family != b->be.family ||
+		    memcmp(&a->be.addr, &b->be.addr, sizeof(a->be.addr)))
+			return NULL;
+	}
+	return o;
+}
+
+/* Ring of one VIP; reused from prev when nothing it depends on changed. */
+static int plan_ring(struct plan *p, const struct plan *prev,
+		     struct plan_vip *v)
+{
+	const struct plan_vip *same;
+	struct maglev_backend *mb;
 	__u32 i;
 	int err;
 
+	plan_ring_weights(p, v);
 	v->ring = malloc(sizeof(*v->ring) * v->ring_size);
-	if (!mb || !v->ring) {
-		err = -ENOMEM;
-		goto out;
+	if (!v->ring)
+		return -ENOMEM;
+	same = plan_same_ring(prev, p, v);
+	if (same) {
+		memcpy(v->ring, same->ring, sizeof(*v->ring) * v->ring_size);
+		v->ring_digest = same->ring_digest;
+		v->ring_changed = false;
+		return 0;
 	}
+	v->ring_changed = true;
+	mb = calloc(v->nbackends, sizeof(*mb));
+	if (!mb)
+		return -ENOMEM;
 	for (i = 0; i < v->nbackends; i++) {
 		const struct plan_backend *b = &p->backends[v->first_backend + i];
 
 		mb[i].addr = b->be.addr;
 		mb[i].family = b->be.family;
-		mb[i].weight = b->be.state == LB_BE_ACTIVE ? b->weight : 0;
+		mb[i].weight = b->ring_weight;
 	}
-	idx = v->ring;
-	err = maglev_build(mb, v->nbackends, v->ring_size, idx);
+	err = maglev_build(mb, v->nbackends, v->ring_size, v->ring);
 	if (err == -ENOENT) {
-		/* No backend with weight: an empty ring, counted as drops. */
-		err = 0;
+		/* Nothing may take flows (all in maintenance): an empty
+		 * ring, every packet a counted no_backend drop. */
 		v->ring_digest = 0;
+		err = 0;
 		goto out;
 	}
 	if (err)
@@ -209,6 +269,13 @@ out:
 
 struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 			__u32 generation)
+{
+	return plan_build_states(conf, prev, NULL, generation);
+}
+
+struct plan *plan_build_states(const struct ferry_conf *conf,
+			       const struct plan *prev, const __u8 *states,
+			       __u32 generation)
 {
 	struct plan *p = calloc(1, sizeof(*p));
 	unsigned int i, j, k = 0;
@@ -233,6 +300,7 @@ struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 	p->cfg.encap_src_v4 = conf->dp.encap_src_v4;
 	p->cfg.encap_src_v6 = conf->dp.encap_src_v6;
 	p->cfg.generation = generation;
+	p->cfg.hash_seed = conf->dp.hash_seed;
 
 	err = plan_ids(conf, prev, p);
 	if (err)
@@ -246,11 +314,12 @@ struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 		v->nbackends = cv->nbackends;
 		for (j = 0; j < cv->nbackends; j++, k++)
 			plan_fill_backend(conf, cv, &cv->backends[j], v->id,
+					  states ? states[k] : LB_BE_ACTIVE,
 					  &p->backends[k]);
 	}
 	plan_frag_keys(p);
 	for (i = 0; i < p->nvips; i++) {
-		err = plan_ring(p, &p->vips[i]);
+		err = plan_ring(p, prev, &p->vips[i]);
 		if (err)
 			goto fail;
 	}

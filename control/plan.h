@@ -12,6 +12,7 @@ struct plan_backend {
 	__u32 id; /* index into the backends table; stable across plans */
 	__u32 vip_id;
 	__u32 weight;
+	__u32 ring_weight; /* weight in this generation's ring (0: out) */
 	struct lb_backend be;
 };
 
@@ -27,6 +28,8 @@ struct plan_vip {
 	__u32 ring_size;
 	__u32 *ring; /* ring_size backend ids */
 	__u64 ring_digest; /* by backend identity, equal across machines */
+	bool fail_open; /* no backend active: ring over all but maint */
+	bool ring_changed; /* differs from the previous plan's */
 	__u32 first_backend; /* index into plan.backends */
 	__u32 nbackends;
 };
@@ -41,7 +44,13 @@ struct plan {
 	unsigned int nbackends;
 };
 
-/* NULL with errno set on failure. prev (may be NULL) keeps ids stable. */
+/* NULL with errno set on failure. prev (may be NULL) keeps ids and
+ * cookies stable and lends its rings where nothing they depend on changed.
+ * states: one enum lb_backend_state per config backend, VIPs in order and
+ * their backends in order; NULL: all active. */
+struct plan *plan_build_states(const struct ferry_conf *conf,
+			       const struct plan *prev, const __u8 *states,
+			       __u32 generation);
 struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 			__u32 generation);
 void plan_free(struct plan *p);

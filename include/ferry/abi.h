@@ -102,9 +102,12 @@ enum lb_backend_state {
 struct lb_backend {
 	union lb_addr addr; /* where encapsulated packets go */
 	__u32 cookie; /* changes when the slot is reused */
-	__u16 node; /* node index, for reporting */
+	__u16 node; /* node index in the config, for reporting */
 	__u8 family;
 	__u8 state; /* enum lb_backend_state */
+	__u32 vip_id; /* the VIP this (vip, node) entry belongs to: with
+		       * addr, how a restarted ferryd finds its ids again */
+	__u32 pad;
 };
 
 struct lb_flow_key {
@@ -155,6 +158,9 @@ struct lb_config {
 	__be32 encap_src_v4; /* outer source for IPv4 outer headers */
 	union lb_addr encap_src_v6; /* outer source for IPv6 outer headers */
 	__u32 generation; /* config generation these tables belong to */
+	__u32 hash_seed; /* the seed the program was loaded with (a record
+			  * for control; the program reads its rodata) */
+	__u32 pad;
 };
 
 /* ---- counters (per CPU / per lcore, summed by control) ---------------- */
@@ -190,12 +196,12 @@ struct lb_vip_stats {
 _Static_assert(sizeof(union lb_addr) == 16, "lb_addr");
 _Static_assert(sizeof(struct lb_vip_key) == 20, "lb_vip_key");
 _Static_assert(sizeof(struct lb_vip) == 16, "lb_vip");
-_Static_assert(sizeof(struct lb_backend) == 24, "lb_backend");
+_Static_assert(sizeof(struct lb_backend) == 32, "lb_backend");
 _Static_assert(sizeof(struct lb_flow_key) == 40, "lb_flow_key");
 _Static_assert(sizeof(struct lb_flow) == 8, "lb_flow");
 _Static_assert(sizeof(struct lb_pin_key) == 24, "lb_pin_key");
 _Static_assert(sizeof(struct lb_pin) == 16, "lb_pin");
-_Static_assert(sizeof(struct lb_config) == 40, "lb_config");
+_Static_assert(sizeof(struct lb_config) == 48, "lb_config");
 _Static_assert(sizeof(struct lb_vip_stats) == 32, "lb_vip_stats");
 _Static_assert(LB_REASON_MAX <= 32, "reasons fit the stats array");
 _Static_assert(LB_EVENT_MAX <= 32, "events fit lb_result.events");

@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* control/daemon.c: ferryd's sync step (config + health + admin -> plan -> engine), reload, admin states and restart adoption. Logs what operators must see. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "daemon.h"
+#include "log.h"
+#include "names.h"
+
+/* Config backend k's VIP and node. */
+static void daemon_backend_at(const struct ferry_conf *c, unsigned int k,
+			      const struct conf_vip **vip,
+			      const struct conf_backend **be)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nvips; i++) {
+		if (k < c->vips[i].nbackends) {
+			*vip = &c->vips[i];
+			*be = &c->vips[i].backends[k];
+			return;
+		}
+		k -= c->vips[i].nbackends;
+	}
+	*vip = NULL;
+	*be = NULL;
+}
+
+enum admin_state daemon_backend_admin(const struct ferryd *d, unsigned int k)
+{
+	const struct conf_backend *be;
+	const struct conf_vip *vip;
+	enum admin_state node_wide = ADMIN_NONE;
+	unsigned int i;
+
+	daemon_backend_at(d->conf, k, &vip, &be);
+	if (!vip)
+		return ADMIN_NONE;
+	for (i = 0; i < d->nadmin; i++) {
+		const struct admin_entry *a = &d->admin[i];
+
+		if (strcmp(a->node, d->conf->nodes[be->node].name))
+			continue;
+		if (!strcmp(a->vip, vip->name))
+			return a->state; /* the specific entry wins */
+		if (!a->vip[0])
+			node_wide = a->state;
+	}
+	return node_wide;
+}
+
+enum lb_backend_state daemon_backend_state(const struct ferryd *d,
+					   unsigned int k)
+{
+	enum admin_state a = daemon_backend_admin(d, k);
+
+	if (a == ADMIN_MAINT)
+		return LB_BE_MAINT;
+	if (!health_is_up(d->health, d->probe_of[k]))
+		return LB_BE_DOWN;
+	if (a == ADMIN_DRAIN)
+		return LB_BE_DRAINING;
+	return LB_BE_ACTIVE;
+}
+
+static void daemon_health_changed(void *arg, unsigned int probe, bool up)
+{
+	struct ferryd *d = arg;
+	struct health_probe_info info;
+	const struct conf_backend *be;
+	const struct conf_vip *vip;
+	unsigned int k;
+
+	health_info(d->health, probe, &info);
+	for (k = 0; k < d->nbe; k++) {
+		if (d->probe_of[k] != probe)
+			continue;
+		daemon_backend_at(d->conf, k, &vip, &be);
+		if (up)
+			log_info("backend %s of VIP %s: up", d->conf->nodes[be->node].name,
+				 vip->name);
+		else
+			log_warn("backend %s of VIP %s: down (%s)",
+				 d->conf->nodes[be->node].name, vip->name,
+				 info.last_error);
+	}
+	d->dirty = true;
+}
+
+/* One probe per (address, check): VIPs sharing a node and a check share
+ * its probe. up0[k] is the state each backend starts in. */
+static int daemon_probes(struct ferryd *d, struct ferry_conf *conf,
+			 const bool *up0, unsigned int **probe_of_out)
+{
+	struct health_probe_def *defs = NULL;
+	unsigned int *probe_of = NULL;
+	unsigned int n = 0, k = 0, i, j, p;
+	int err = -ENOMEM;
+
+	for (i = 0; i < conf->nvips; i++)
+		n += conf->vips[i].nbackends;
+	defs = calloc(n ? n : 1, sizeof(*defs));
+	probe_of = calloc(n ? n : 1, sizeof(*probe_of));
+	if (!defs || !probe_of)
+		goto out;
+	n = 0;
+	for (i = 0; i < conf->nvips; i++) {
+		const struct conf_vip *v = &conf->vips[i];
+
+		for (j = 0; j < v->nbackends; j++, k++) {
+			const struct conf_node *node =
+				&conf->nodes[v->backends[j].node];
+			struct health_probe_def def;
+
+			memset(&def, 0, sizeof(def));
+			def.addr = node->addr;
+			def.family = node->family;
+			def.spec = v->health;
+			def.up = up0 ? up0[k] : true;
+			for (p = 0; p < n; p++)
+				if (!memcmp(&defs[p].addr, &def.addr,
+					    sizeof(def.addr)) &&
+				    !memcmp(&defs[p].spec, &def.spec,
+					    sizeof(def.spec)))
+					break;
+			if (p == n)
+				defs[n++] = def;
+			else if (!def.up)
+				defs[p].up = false;
+			probe_of[k] = p;
+		}
+	}
+	err = health_set(d->health, defs, n);
+	if (!err) {
+		free(d->probe_of);
+		d->probe_of = probe_of;
+		probe_of = NULL;
+		*probe_of_out = d->probe_of;
+	}
+out:
+	free(defs);
+	free(probe_of);
+	return err;
+}
+
+static __u8 *daemon_states(const struct ferryd *d)
+{
+	__u8 *st = calloc(d->nbe ? d->nbe : 1, 1);
+	unsigned int k;
+
+	if (!st)
+		return NULL;
+	for (k = 0; k < d->nbe; k++)
+		st[k] = (__u8)daemon_backend_state(d, k);
+	return st;
+}
+
+static void daemon_log_fail_open(const struct plan *old, const struct plan *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nvips; i++) {
+		const struct plan_vip *v = &p->vips[i];
+		const struct plan_vip *o = NULL;
+		unsigned int j;
+
+		for (j = 0; old && j < old->nvips; j++)
+			if (!strcmp(old->vips[j].name, v->name))
+				o = &old->vips[j];
+		if (v->fail_open && (!o || !o->fail_open))
+			log_warn("VIP %s: no backend is up: failing open to every backend not in maintenance",
+				 v->name);
+		else if (!v->fail_open && o && o->fail_open)
+			log_info("VIP %s: backends up again", v->name);
+	}
+}
+
+/* Plan from conf + states, applied; on success it becomes live. */
+static int daemon_apply(struct ferryd *d, struct ferry_conf *conf,
+			const struct plan *prev, __u32 generation)
+{
+	__u8 *st = daemon_states(d);
+	struct plan *p;
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	p = plan_build_states(conf, prev, st, generation);
+	free(st);
+	if (!p)
+		return -errno;
+	err = d->ops->apply(d->engine, p);
+	if (err) {
+		plan_free(p);
+		return err;
+	}
+	daemon_log_fail_open(d->live, p);
+	/* prev has served its purpose (it is the old live plan, or the
+	 * caller's snapshot): the new plan replaces the live one. */
+	plan_free(d->live);
+	d->live = p;
+	return 0;
+}
+
+int daemon_sync(struct ferryd *d)
+{
+	struct plan *old = d->live;
+	int err;
+
+	d->dirty = false;
+	err = daemon_apply(d, d->conf, old, old->generation + 1);
+	if (err) {
+		d->syncs_failed++;
+		d->dirty = true; /* try again at the next tick */
+		log_err("applying generation %u: %s", old->generation + 1,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void daemon_tick(struct loop *l, uint64_t now, void *arg)
+{
+	struct ferryd *d = arg;
+
+	(void)l;
+	health_tick(d->health, now);
+	if (d->dirty)
+		daemon_sync(d);
+	if (d->on_tick)
+		d->on_tick(d, now);
+}
+
+/* --- restart adoption ---------------------------------------------------- */
+
+static const struct lb_backend *snap_backend(const struct engine_snapshot *s,
+					     __u32 vip_id,
+					     const struct conf_node *n,
+					     __u32 *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nbackends; i++) {
+		const struct lb_backend *b = &s->backends[i];
+
+		if (b->vip_id == vip_id && b->family == n->family &&
+		    !memcmp(&b->addr, &n->addr, sizeof(n->addr))) {
+			*id = s->backend_ids[i];
+			return b;
+		}
+	}
+	return NULL;
+}
+
+static const struct lb_vip *snap_vip(const struct engine_snapshot *s,
+				     const struct conf_vip *v)
+{
+	struct lb_vip_key key;
+	unsigned int i;
+
+	memset(&key, 0, sizeof(key));
+	key.addr = v->addr;
+	key.port = htons(v->port);
+	key.proto = v->proto;
+	key.family = v->family;
+	for (i = 0; i < s->nvips; i++)
+		if (!memcmp(&s->vip_keys[i], &key, sizeof(key)))
+			return &s->vips[i];
+	return NULL;
+}
+
+/*
+ * What the running dataplane holds, as a previous plan: the same ids and
+ * cookies (conntrack entries stay valid), and the states it served (health
+ * seeds, drains and maintenance restored).
+ */
+static struct plan *daemon_plan_from_snapshot(struct ferryd *d,
+					      const struct ferry_conf *conf,
+					      bool *up0)
+{
+	struct engine_snapshot s;
+	struct plan *p = calloc(1, sizeof(*p));
+	unsigned int i, j, k = 0, nb = 0;
+
+	if (!p || d->ops->snapshot(d->engine, &s)) {
+		free(p);
+		return NULL;
+	}
+	for (i = 0; i < conf->nvips; i++)
+		nb += conf->vips[i].nbackends;
+	p->vips = calloc(conf->nvips ? conf->nvips : 1, sizeof(*p->vips));
+	p->backends = calloc(nb ? nb : 1, sizeof(*p->backends));
+	if (!p->vips || !p->backends)
+		goto fail;
+	for (i = 0; i < conf->nvips; i++) {
+		const struct conf_vip *cv = &conf->vips[i];
+		const struct lb_vip *sv = snap_vip(&s, cv);
+		struct plan_vip *pv = &p->vips[p->nvips];
+
+		for (j = 0; j < cv->nbackends; j++)
+			up0[k + j] = true;
+		if (!sv) {
+			k += cv->nbackends;
+			continue;
+		}
+		snprintf(pv->name, sizeof(pv->name), "%s", cv->name);
+		pv->id = sv->id;
+		pv->first_backend = p->nbackends;
+		for (j = 0; j < cv->nbackends; j++, k++) {
+			const struct conf_node *n = &conf->nodes[cv->backends[j].node];
+			struct plan_backend *pb = &p->backends[p->nbackends];
+			const struct lb_backend *b;
+			__u32 id;
+
+			b = snap_backend(&s, sv->id, n, &id);
+			if (!b)
+				continue;
+			snprintf(pb->vip, sizeof(pb->vip), "%s", cv->name);
+			snprintf(pb->node, sizeof(pb->node), "%s", n->name);
+			pb->id = id;
+			pb->be = *b;
+			p->nbackends++;
+			pv->nbackends++;
+			up0[k] = b->state != LB_BE_DOWN;
+			if ((b->state == LB_BE_DRAINING ||
+			     b->state == LB_BE_MAINT) &&
+			    d->nadmin < DAEMON_MAX_ADMIN) {
+				struct admin_entry *a = &d->admin[d->nadmin++];
+
+				snprintf(a->vip, sizeof(a->vip), "%s", cv->name);
+				snprintf(a->node, sizeof(a->node), "%s", n->name);
+				a->state = b->state == LB_BE_MAINT ? ADMIN_MAINT :
+								     ADMIN_DRAIN;
+			}
+		}
+		p->nvips++;
+	}
+	engine_snapshot_free(&s);
+	return p;
+fail:
+	engine_snapshot_free(&s);
+	plan_free(p);
+	return NULL;
+}
+
+static unsigned int conf_backend_count(const struct ferry_conf *c)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->nvips; i++)
+		n += c->vips[i].nbackends;
+	return n;
+}
+
+int daemon_start(struct ferryd *d, const struct engine_ops *ops,
+		 struct ferry_conf *conf, const char *conf_path)
+{
+	struct engine_stats *st = NULL;
+	struct plan *prev = NULL;
+	unsigned int *probe_of;
+	__u32 generation = 1;
+	bool *up0 = NULL;
+	int err = -ENOMEM;
+
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->conf_path = conf_path;
+	d->started_ms = loop_now_ms();
+	d->loop = loop_new();
+	d->admin = calloc(DAEMON_MAX_ADMIN, sizeof(*d->admin));
+	if (!d->loop || !d->admin)
+		return -ENOMEM;
+	d->health = health_new(d->loop, daemon_health_changed, d);
+	d->nbe = conf_backend_count(conf);
+	up0 = calloc(d->nbe ? d->nbe : 1, sizeof(*up0));
+	st = calloc(1, sizeof(*st));
+	if (!d->health || !up0 || !st)
+		goto out;
+
+	d->engine = ops->open(conf, &d->adopted);
+	if (!d->engine) {
+		err = -errno;
+		goto out;
+	}
+	if (d->adopted) {
+		if (!ops->read_stats(d->engine, st) && st->generation)
+			generation = st->generation;
+		prev = daemon_plan_from_snapshot(d, conf, up0);
+		if (!prev)
+			log_warn("could not read the running dataplane's tables: taking it over with fresh ids");
+	} else {
+		memset(up0, 1, d->nbe * sizeof(*up0));
+	}
+	d->conf = conf;
+	err = daemon_probes(d, conf, prev ? up0 : NULL, &probe_of);
+	if (err)
+		goto out;
+	/* A restart serves the generation it found: same tables, same N. */
+	err = daemon_apply(d, conf, prev, generation);
+	if (err)
+		goto out;
+	loop_set_tick(d->loop, 100, daemon_tick, d);
+out:
+	if (prev != d->live)
+		plan_free(prev);
+	free(up0);
+	free(st);
+	return err;
+}
+
+void daemon_stop(struct ferryd *d)
+{
+	health_free(d->health);
+	d->health = NULL;
+	if (d->ops && d->engine)
+		d->ops->close(d->engine);
+	d->engine = NULL;
+	plan_free(d->live);
+	d->live = NULL;
+	conf_free(d->conf);
+	d->conf = NULL;
+	loop_free(d->loop);
+	d->loop = NULL;
+	free(d->probe_of);
+	free(d->admin);
+	d->probe_of = NULL;
+	d->admin = NULL;
+}
+
+int daemon_reload(struct ferryd *d, char *msg, size_t len)
+{
+	struct ferry_conf *conf = conf_load(d->conf_path, msg, len);
+	struct ferry_conf *old_conf = d->conf;
+	unsigned int old_nbe = d->nbe, *probe_of;
+	int err;
+
+	if (!conf) {
+		d->reloads_failed++;
+		return -EINVAL;
+	}
+	if (strcmp(conf->dp.interface, old_conf->dp.interface) ||
+	    strcmp(conf->dp.bpffs, old_conf->dp.bpffs) ||
+	    conf->dp.hash_seed != old_conf->dp.hash_seed ||
+	    conf->dp.flows != old_conf->dp.flows ||
+	    conf->dp.xdp_generic != old_conf->dp.xdp_generic) {
+		snprintf(msg, len, "%s: dataplane interface, xdp_mode, bpffs, flows and hash_seed change only with a restart (ferryd --detach first)",
+			 d->conf_path);
+		conf_free(conf);
+		d->reloads_failed++;
+		return -EINVAL;
+	}
+	/* Probes follow the new config; a probe equal to an old one keeps
+	 * its state, so an unchanged backend keeps its health. */
+	d->conf = conf;
+	d->nbe = conf_backend_count(conf);
+	err = daemon_probes(d, conf, NULL, &probe_of);
+	if (!err)
+		err = daemon_apply(d, conf, d->live, d->live->generation + 1);
+	if (err) {
+		/* The live generation stays; so do its config and probes. */
+		d->conf = old_conf;
+		d->nbe = old_nbe;
+		daemon_probes(d, old_conf, NULL, &probe_of);
+		conf_free(conf);
+		snprintf(msg, len, "applying the new config: %s", strerror(-err));
+		d->reloads_failed++;
+		return err;
+	}
+	conf_free(old_conf);
+	d->reloads_ok++;
+	snprintf(msg, len, "generation %u", d->live->generation);
+	return 0;
+}
+
+int daemon_admin(struct ferryd *d, const char *node, const char *vip,
+		 enum admin_state state)
+{
+	unsigned int i, n = 0, k;
+	const struct conf_backend *be;
+	const struct conf_vip *v;
+
+	if (conf_find_node(d->conf, node) < 0)
+		return -ENOENT;
+	if (vip) {
+		for (i = 0; i < d->conf->nvips; i++)
+			if (!strcmp(d->conf->vips[i].name, vip))
+				break;
+		if (i == d->conf->nvips)
+			return -ENOENT;
+	}
+	/* Drop entries this one replaces: the same scope, and for a
+	 * node-wide change every per-VIP entry of the node. */
+	for (i = 0; i < d->nadmin;) {
+		struct admin_entry *a = &d->admin[i];
+
+		if (!strcmp(a->node, node) &&
+		    (!vip || !strcmp(a->vip, vip)))
+			d->admin[i] = d->admin[--d->nadmin];
+		else
+			i++;
+	}
+	if (state != ADMIN_NONE) {
+		struct admin_entry *a;
+
+		if (d->nadmin == DAEMON_MAX_ADMIN)
+			return -ENOSPC;
+		a = &d->admin[d->nadmin++];
+		snprintf(a->vip, sizeof(a->vip), "%s", vip ? vip : "");
+		snprintf(a->node, sizeof(a->node), "%s", node);
+		a->state = state;
+	}
+	for (k = 0; k < d->nbe; k++) {
+		daemon_backend_at(d->conf, k, &v, &be);
+		if (!strcmp(d->conf->nodes[be->node].name, node) &&
+		    (!vip || !strcmp(v->name, vip)))
+			n++;
+	}
+	d->dirty = true;
+	return (int)n;
+}
