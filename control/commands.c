@@ -290,6 +290,11 @@ static int cmd_undrain(void *ctx, json_object *req, json_object *resp)
 	return cmd_admin(ctx, req, resp, ADMIN_NONE, "undrain");
 }
 
+static int cmd_unmaint(void *ctx, json_object *req, json_object *resp)
+{
+	return cmd_admin(ctx, req, resp, ADMIN_NONE, "unmaint");
+}
+
 static int cmd_reload(void *ctx, json_object *req, json_object *resp)
 {
 	struct ferryd *d = ctx;
@@ -436,7 +441,7 @@ static const struct ctl_command commands[] = {
 	{ "status", cmd_status },   { "vips", cmd_vips },
 	{ "backends", cmd_backends }, { "stats", cmd_stats },
 	{ "drain", cmd_drain },	    { "undrain", cmd_undrain },
-	{ "maint", cmd_maint },	    { "unmaint", cmd_undrain },
+	{ "maint", cmd_maint },	    { "unmaint", cmd_unmaint },
 	{ "reload", cmd_reload },   { "where", cmd_where },
 	{ NULL, NULL },
 };

@@ -110,9 +110,8 @@ int ctl_arg_int(struct json_object *req, struct json_object *resp,
 	errno = 0;
 	x = json_object_get_int64(v);
 	if (errno || x < min || x > max)
-		return ctl_error(resp,
-				 "argument \"%s\" must be in %lld..%lld", key,
-				 (long long)min, (long long)max);
+		return ctl_error(resp, "argument \"%s\" must be in %lld..%lld",
+				 key, (long long)min, (long long)max);
 	*out = x;
 	return 1;
 }
@@ -338,8 +337,8 @@ static void client_lines(struct ctl_client *c)
 	if (c->inlen > CTL_LINE_MAX && !memchr(c->in, '\n', c->inlen)) {
 		char msg[64];
 
-		snprintf(msg, sizeof(msg),
-			 "request line longer than %u bytes", CTL_LINE_MAX);
+		snprintf(msg, sizeof(msg), "request line longer than %u bytes",
+			 CTL_LINE_MAX);
 		client_error_close(c, msg);
 	}
 }
@@ -362,7 +361,8 @@ static void client_flush(struct ctl_client *c)
 		c->last_ms = loop_now_ms();
 	}
 	c->outoff = c->outlen = 0;
-	if (c->outcap > 2 * CTL_OUT_PAUSE) { /* give back a big answer's buffer */
+	/* Gives back a big answer's buffer. */
+	if (c->outcap > 2 * CTL_OUT_PAUSE) {
 		free(c->out);
 		c->out = NULL;
 		c->outcap = 0;
@@ -530,7 +530,8 @@ static bool ctl_peer_allowed(const struct ctlsock *cs, int fd)
 	if (uc.uid == 0 || uc.uid == geteuid())
 		return true;
 	/* The group the file has now: an operator may have chgrp'ed it. */
-	if (!stat(cs->path, &st) && st.st_dev == cs->dev && st.st_ino == cs->ino)
+	if (!stat(cs->path, &st) && st.st_dev == cs->dev &&
+	    st.st_ino == cs->ino)
 		gid = st.st_gid;
 	return uc.gid == gid || ctl_in_groups(fd, gid);
 }

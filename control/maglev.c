@@ -348,6 +348,7 @@ enum mg_kind { MG_EQUAL, MG_ROUNDS, MG_HEAP };
 
 struct mg_turns {
 	__u32 nact, j, maxw;
+	__u32 round_n, round_i; /* ROUNDS: claims in heap[] this round, next */
 	bool started;
 	__u32 *weight, *count, *heap;
 	__u64 *next;
@@ -384,6 +385,8 @@ static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s, __u32 nact,
 	q->nact = nact;
 	q->j = 0;
 	q->maxw = maxw;
+	q->round_n = 0;
+	q->round_i = 0;
 	q->started = false;
 	q->weight = s->weight;
 	q->count = s->count;
@@ -404,7 +407,7 @@ static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s, __u32 nact,
 
 static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
 {
-	__u32 j, need;
+	__u32 j, need, take;
 
 	if (kind == MG_EQUAL) {
 		j = q->j;
@@ -412,16 +415,20 @@ static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
 		return j;
 	}
 	if (kind == MG_ROUNDS) {
-		for (;;) {
-			j = q->j;
-			q->j = j + 1 == q->nact ? 0 : j + 1;
-			need = q->maxw - q->weight[j];
-			if (q->count[j] >= need) {
-				q->count[j] -= need;
-				return j;
+		/* a round at a time, without a branch per backend */
+		while (q->round_i == q->round_n) {
+			q->round_n = 0;
+			q->round_i = 0;
+			for (j = 0; j < q->nact; j++) {
+				need = q->maxw - q->weight[j];
+				take = q->count[j] >= need;
+				q->count[j] = take ? q->count[j] - need :
+						     q->count[j] + q->weight[j];
+				q->heap[q->round_n] = j;
+				q->round_n += take;
 			}
-			q->count[j] += q->weight[j];
 		}
+		return q->heap[q->round_i++];
 	}
 	if (q->started) {
 		j = q->heap[0];

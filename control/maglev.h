@@ -14,14 +14,19 @@ struct maglev_backend {
 };
 
 /*
- * How the weighted turns are ordered. Every choice gives the same ring; they
- * differ only in cost, so AUTO is what callers want. The others are for the
- * tests and the benchmark.
+ * The ring (Eisenbud et al., "Maglev", NSDI 2016, with weights): each backend
+ * in the ring (weight > 0) walks its permutation of the m slots; in turn,
+ * each claims the first slot of its walk that no one holds yet, until all m
+ * are held. The turns: round r = 1, 2, ... visits the backends in identity
+ * order (family, then address bytes); each adds its weight w to a credit
+ * that starts at 0 and, when the credit reaches maxw (the largest weight),
+ * pays maxw and claims one slot. So its k-th claim falls in round
+ * ceil(k * maxw / w), and it holds w / (sum of weights) of the slots, off by
+ * less than 2n / m (n backends; 2 / m for equal weights).
  *
- * The turns: round r = 1, 2, ... visits the backends in identity order, and a
- * backend of weight w claims a slot in round r when its credit (w per round,
- * maxw per claim) reaches the largest weight, maxw. Its k-th claim falls in
- * round ceil(k * maxw / w).
+ * How the turns are computed; every choice gives the same ring, they differ
+ * only in cost, so AUTO is what callers want. The others are for the tests
+ * and the benchmark.
  */
 enum maglev_sched {
 	MAGLEV_SCHED_AUTO = 0, /* the cheaper of the two for this input */
@@ -34,8 +39,9 @@ bool maglev_is_prime(__u32 m);
 
 /*
  * A backend's permutation of the m slots (m prime, m >= 3): offset,
- * offset + skip, offset + 2 * skip, ... (mod m), from hashes of its address
- * (lb_hash_bytes over 4 or 16 bytes) that every machine computes alike.
+ * offset + skip, offset + 2 * skip, ... (mod m), with offset = h1 % m and
+ * skip = h2 % (m - 1) + 1, h1 and h2 lb_hash_bytes() of its address (4 or 16
+ * bytes) under two seeds: the same on every machine. For m < 3: 0 and 1.
  */
 void maglev_permutation(const struct maglev_backend *b, __u32 m, __u32 *offset,
 			__u32 *skip);
@@ -54,7 +60,8 @@ void maglev_permutation(const struct maglev_backend *b, __u32 m, __u32 *offset,
 int maglev_build(const struct maglev_backend *be, size_t n, __u32 m,
 		 __u32 *ring);
 
-/* maglev_build() with the turn order computed as sched says. */
+/* maglev_build() with the turns computed as sched says (-EINVAL for a value
+ * not in enum maglev_sched). */
 int maglev_build_sched(const struct maglev_backend *be, size_t n, __u32 m,
 		       __u32 *ring, enum maglev_sched sched);
 
