@@ -32,6 +32,7 @@
  */
 #define MG_LIST_AT 160u
 #define MG_STEPS 8 /* slots a step: c + k[i] for k[i] = (i + 1) * skip */
+_Static_assert(MG_STEPS == 8, "mg_probe() tries 8 slots a step");
 
 /* A backend's identity as numbers that sort like (family, address bytes). */
 struct mg_key {
@@ -45,14 +46,14 @@ struct mg_key {
 struct mg_scratch {
 	__u64 *filled; /* 2m bits: x and x + m set once slot x is taken */
 	__u32 *mult; /* MG_STEPS * n: (i + 1) * skip mod m */
-	struct mg_key *keys; /* 2n: every backend, sorted by identity; room */
+	struct mg_key *keys; /* 2n: every backend by identity, room to sort */
 	__u64 *next; /* n: round of the next claim (heap) */
 	__u32 *last; /* n: slot of each backend's last claim */
 	__u32 *skip; /* n: step of the permutation */
 	__u32 *owner; /* n: index into the caller's be[] */
 	__u32 *weight; /* n */
 	__u32 *count; /* n: credit (rounds) or claims so far (heap) */
-	__u32 *heap; /* n: backends, min-heap on (next, index) */
+	__u32 *heap; /* n: min-heap on (next, index); ROUNDS: a round's turns */
 	__u32 *inv; /* n: skip^-1 mod m, 0 until needed */
 	__u32 *vacant; /* MG_LIST_AT: the last free slots */
 };
@@ -405,9 +406,29 @@ static void mg_turns_init(struct mg_turns *q, struct mg_scratch *s, __u32 nact,
 		mg_heap_down(q->heap, q->next, nact, i);
 }
 
+/* The claims of the next round with any, in heap[] (free in ROUNDS). */
+static void mg_round(struct mg_turns *q)
+{
+	__u32 *weight = q->weight, *credit = q->count, *list = q->heap;
+	__u32 maxw = q->maxw, nact = q->nact, n = 0, j, c, need, take;
+
+	while (!n) {
+		for (j = 0; j < nact; j++) {
+			c = credit[j];
+			need = maxw - weight[j];
+			take = c >= need;
+			credit[j] = take ? c - need : c + weight[j];
+			list[n] = j;
+			n += take;
+		}
+	}
+	q->round_n = n;
+	q->round_i = 0;
+}
+
 static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
 {
-	__u32 j, need, take;
+	__u32 j;
 
 	if (kind == MG_EQUAL) {
 		j = q->j;
@@ -415,19 +436,8 @@ static inline __u32 mg_turn(struct mg_turns *q, enum mg_kind kind)
 		return j;
 	}
 	if (kind == MG_ROUNDS) {
-		/* a round at a time, without a branch per backend */
-		while (q->round_i == q->round_n) {
-			q->round_n = 0;
-			q->round_i = 0;
-			for (j = 0; j < q->nact; j++) {
-				need = q->maxw - q->weight[j];
-				take = q->count[j] >= need;
-				q->count[j] = take ? q->count[j] - need :
-						     q->count[j] + q->weight[j];
-				q->heap[q->round_n] = j;
-				q->round_n += take;
-			}
-		}
+		if (q->round_i == q->round_n)
+			mg_round(q);
 		return q->heap[q->round_i++];
 	}
 	if (q->started) {

@@ -73,8 +73,8 @@ static int bench(const char *name, size_t n, __u32 m, __u32 wmod,
 	printf("%s n=%zu m=%u", name, n, m);
 	if (wmod)
 		printf(" weights=1..%u", wmod);
-	printf(" median_us=%.1f min_us=%.1f runs=%zu\n",
-	       t[runs / 2] / 1e3, t[0] / 1e3, runs);
+	printf(" median_us=%.1f min_us=%.1f runs=%zu\n", t[runs / 2] / 1e3,
+	       t[0] / 1e3, runs);
 	fflush(stdout);
 out:
 	free(ring);
