@@ -3,9 +3,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "maps.h"
+#include "common/flowcache.h"
 
 /* Load-time knobs, set by ferryd before load. */
 const volatile __u32 ferry_hash_seed = 0;
+/* Buckets of the flows map, minus one (their number is a power of two). */
+const volatile __u32 ferry_flow_mask = FERRY_FLOWS_DEFAULT / FERRY_FLOW_WAYS - 1;
 
 /* ---- table glue: what common/select.h asks of an engine --------------- */
 struct lb_tables;
@@ -41,16 +44,23 @@ lb_tbl_pin(struct lb_tables *t, const struct lb_pin_key *k)
 }
 
 static __always_inline const struct lb_flow *
-lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k)
+lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k, __u32 hash)
 {
-	return bpf_map_lookup_elem(&flows, k);
+	__u32 idx = hash & ferry_flow_mask;
+	struct lb_flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+
+	return b ? lb_fc_find(b, k, hash) : 0;
 }
 
 static __always_inline void lb_tbl_flow_put(struct lb_tables *t,
 					    const struct lb_flow_key *k,
-					    const struct lb_flow *v)
+					    __u32 hash, const struct lb_flow *v)
 {
-	bpf_map_update_elem(&flows, k, v, BPF_ANY);
+	__u32 idx = hash & ferry_flow_mask;
+	struct lb_flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+
+	if (b)
+		lb_fc_put(b, k, hash, v);
 }
 
 static __always_inline __u32 lb_tbl_seed(struct lb_tables *t)

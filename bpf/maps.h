@@ -52,13 +52,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pins SEC(".maps");
 
-/* Conntrack: LRU with per-CPU LRU lists; size set by control at load. */
+/* Conntrack: per-CPU flow cache buckets (common/flowcache.h); the number
+ * of buckets, a power of two, is set by control at load. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FERRY_FLOWS_DEFAULT);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct lb_flow_key);
-	__type(value, struct lb_flow);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FERRY_FLOWS_DEFAULT / FERRY_FLOW_WAYS);
+	__type(key, __u32);
+	__type(value, struct lb_flow_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
 

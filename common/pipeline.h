@@ -43,7 +43,7 @@ static LB_INLINE int lb_decide(struct lb_tables *t, const struct lb_config *cfg,
 	if (v != LB_CONTINUE)
 		return lb_finish(r, v, r->pkt.reason);
 
-	vip = lb_find_vip(t, &r->pkt);
+	vip = lb_find_vip(t, cfg, &r->pkt);
 	if (!vip)
 		return lb_finish(r, LB_PASS, LB_R_PASS_NOT_VIP);
 	r->vip_id = vip->id;

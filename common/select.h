@@ -8,8 +8,9 @@
  *   __u32 lb_tbl_ring(struct lb_tables *, __u32 ring, __u32 slot);   FERRY_NO_BACKEND if none
  *   const struct lb_backend *lb_tbl_backend(struct lb_tables *, __u32 id);
  *   const struct lb_pin *lb_tbl_pin(struct lb_tables *, const struct lb_pin_key *);  longest prefix
- *   const struct lb_flow *lb_tbl_flow(struct lb_tables *, const struct lb_flow_key *);
- *   void lb_tbl_flow_put(struct lb_tables *, const struct lb_flow_key *, const struct lb_flow *);
+ *   const struct lb_flow *lb_tbl_flow(struct lb_tables *, const struct lb_flow_key *, __u32 hash);
+ *   void lb_tbl_flow_put(struct lb_tables *, const struct lb_flow_key *, __u32 hash, const struct lb_flow *);
+ *     (hash: lb_hash_flow() of the key, for engines that index by it)
  *   __u32 lb_tbl_seed(struct lb_tables *);
  *
  * Selection order, first match wins: pin (longest prefix of the source
@@ -25,8 +26,10 @@
 
 struct lb_tables;
 
-/* (dst, dport, proto), then (dst, 0, proto) for port-wide VIPs. */
+/* (dst, dport, proto), then (dst, 0, proto) for port-wide VIPs, unless
+ * control said there is none (cfg may be NULL: then always). */
 static LB_INLINE const struct lb_vip *lb_find_vip(struct lb_tables *t,
+						  const struct lb_config *cfg,
 						  const struct lb_pkt *pkt)
 {
 	const struct lb_vip *vip;
@@ -40,6 +43,8 @@ static LB_INLINE const struct lb_vip *lb_find_vip(struct lb_tables *t,
 		vip = lb_tbl_vip(t, &key);
 		if (vip)
 			return vip;
+		if (cfg && (cfg->flags & LB_CFG_NO_PORT0))
+			return 0;
 		key.port = 0;
 	}
 	vip = lb_tbl_vip(t, &key);
@@ -93,7 +98,7 @@ static LB_INLINE int lb_select_pin(struct lb_tables *t, const struct lb_vip *vip
 
 /* Conntrack stage: *be set on a usable hit, NULL otherwise. */
 static LB_INLINE void lb_select_flow(struct lb_tables *t, struct lb_result *r,
-				     const struct lb_backend **be)
+				     __u32 fh, const struct lb_backend **be)
 {
 	const struct lb_flow *f;
 	const struct lb_backend *b;
@@ -103,7 +108,7 @@ static LB_INLINE void lb_select_flow(struct lb_tables *t, struct lb_result *r,
 		lb_event(r, LB_EV_CT_MISS_SYN);
 		return;
 	}
-	f = lb_tbl_flow(t, &r->pkt.flow);
+	f = lb_tbl_flow(t, &r->pkt.flow, fh);
 	if (!f) {
 		lb_event(r, r->pkt.flow.proto == IPPROTO_TCP ?
 				    LB_EV_CT_MISS_TCP :
@@ -122,7 +127,7 @@ static LB_INLINE void lb_select_flow(struct lb_tables *t, struct lb_result *r,
 
 /* Ring stage: ring[hash % M]; records the flow unless it is an ICMP error. */
 static LB_INLINE int lb_select_ring(struct lb_tables *t, const struct lb_vip *vip,
-				    struct lb_result *r,
+				    struct lb_result *r, __u32 fh,
 				    const struct lb_backend **be)
 {
 	struct lb_flow f;
@@ -141,7 +146,7 @@ static LB_INLINE int lb_select_ring(struct lb_tables *t, const struct lb_vip *vi
 	if (!r->pkt.icmp_error) {
 		f.backend = id;
 		f.cookie = (*be)->cookie;
-		lb_tbl_flow_put(t, &r->pkt.flow, &f);
+		lb_tbl_flow_put(t, &r->pkt.flow, fh, &f);
 		r->new_flow = 1;
 	}
 	return LB_CONTINUE;
@@ -152,6 +157,7 @@ static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
 			       struct lb_result *r,
 			       const struct lb_backend **be)
 {
+	__u32 fh;
 	int v;
 
 	if (vip->flags & LB_VIP_HASH_SOURCE) {
@@ -159,18 +165,20 @@ static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
 		r->pkt.flow.sport = 0;
 		r->pkt.flow.dport = 0;
 		r->hash = lb_hash_source(&r->pkt.flow, lb_tbl_seed(t));
+		fh = lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
 	} else {
 		r->hash = lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
+		fh = r->hash;
 	}
 	if (vip->flags & LB_VIP_HAS_PINS) {
 		v = lb_select_pin(t, vip, r, be);
 		if (v != LB_CONTINUE || *be)
 			return v;
 	}
-	lb_select_flow(t, r, be);
+	lb_select_flow(t, r, fh, be);
 	if (*be)
 		return LB_CONTINUE;
-	return lb_select_ring(t, vip, r, be);
+	return lb_select_ring(t, vip, r, fh, be);
 }
 
 #endif /* FERRY_COMMON_SELECT_H */

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "engine.h"
+#include "common/flowcache.h"
 #include "ferry.skel.h"
 
 enum xdp_map {
@@ -49,6 +50,7 @@ struct engine {
 	__u8 mac[6];
 	__u32 vip_hi, backend_hi, pin_hi; /* ids below these are read */
 	__u32 seed; /* the loaded program's hash seed */
+	__u32 flow_buckets; /* buckets of the flows map */
 	struct ferry_bpf *skel; /* only when this process loaded it */
 };
 
@@ -155,6 +157,18 @@ static void xdp_close(struct engine *e)
 	free(e);
 }
 
+static int xdp_read_flow_buckets(struct engine *e)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(e->fd[M_FLOWS], &info, &len))
+		return -errno;
+	e->flow_buckets = info.max_entries;
+	return 0;
+}
+
 static int xdp_open_pinned_maps(struct engine *e)
 {
 	char path[PATH_MAX];
@@ -168,7 +182,7 @@ static int xdp_open_pinned_maps(struct engine *e)
 		if (e->fd[i] < 0)
 			return -errno;
 	}
-	return 0;
+	return xdp_read_flow_buckets(e);
 }
 
 /* A pinned link on our interface: take it over as it is. */
@@ -215,6 +229,16 @@ static int xdp_pin_fd(const struct engine *e, int fd, const char *name)
 	return bpf_obj_pin(fd, path) ? -errno : 0;
 }
 
+/* Conntrack buckets: entries / ways, rounded up to a power of two. */
+static __u32 xdp_flow_buckets(__u32 entries)
+{
+	__u32 b = 1;
+
+	while (b * FERRY_FLOW_WAYS < entries)
+		b <<= 1;
+	return b;
+}
+
 /* Fresh start: load the program (reusing pinned maps), attach, pin. */
 static int xdp_load(struct engine *e, const struct ferry_conf *conf)
 {
@@ -226,7 +250,9 @@ static int xdp_load(struct engine *e, const struct ferry_conf *conf)
 	if (!e->skel)
 		return -errno;
 	e->skel->rodata->ferry_hash_seed = conf->dp.hash_seed;
-	err = bpf_map__set_max_entries(e->skel->maps.flows, conf->dp.flows);
+	e->skel->rodata->ferry_flow_mask = xdp_flow_buckets(conf->dp.flows) - 1;
+	err = bpf_map__set_max_entries(e->skel->maps.flows,
+				       xdp_flow_buckets(conf->dp.flows));
 	if (err)
 		return err;
 	err = ferry_bpf__load(e->skel);
@@ -240,6 +266,9 @@ static int xdp_load(struct engine *e, const struct ferry_conf *conf)
 			return -ENOENT;
 		e->fd[i] = bpf_map__fd(m);
 	}
+	err = xdp_read_flow_buckets(e);
+	if (err)
+		return err;
 	prog_fd = bpf_program__fd(e->skel->progs.ferry_xdp);
 	lopts.flags = conf->dp.xdp_generic ? XDP_FLAGS_SKB_MODE :
 					     XDP_FLAGS_DRV_MODE;
@@ -651,19 +680,37 @@ static inline const struct lb_pin *lb_tbl_pin(struct lb_tables *t,
 								    &t->pin;
 }
 
+/* Every CPU's bucket is searched: the flow may live on any of them. */
 static inline const struct lb_flow *lb_tbl_flow(struct lb_tables *t,
-						const struct lb_flow_key *k)
+						const struct lb_flow_key *k,
+						__u32 hash)
 {
-	return bpf_map_lookup_elem(t->e->fd[M_FLOWS], k, &t->flow) ? NULL :
-								      &t->flow;
+	struct lb_flow_bucket *b = calloc((size_t)t->e->ncpus, sizeof(*b));
+	const struct lb_flow *f = NULL;
+	__u32 idx = hash & (t->e->flow_buckets - 1);
+	int c;
+
+	if (!b)
+		return NULL;
+	if (!bpf_map_lookup_elem(t->e->fd[M_FLOWS], &idx, b))
+		for (c = 0; c < t->e->ncpus && !f; c++) {
+			f = lb_fc_find(&b[c], k, hash);
+			if (f) {
+				t->flow = *f;
+				f = &t->flow;
+			}
+		}
+	free(b);
+	return f;
 }
 
 static inline void lb_tbl_flow_put(struct lb_tables *t,
-				   const struct lb_flow_key *k,
+				   const struct lb_flow_key *k, __u32 hash,
 				   const struct lb_flow *v)
 {
 	(void)t;
 	(void)k;
+	(void)hash;
 	(void)v; /* a question changes nothing */
 }
 

@@ -296,7 +296,10 @@ struct plan *plan_build_states(const struct ferry_conf *conf,
 
 	memcpy(p->cfg.dst_mac, conf->dp.next_hop_mac, 6);
 	p->cfg.mtu = (__u16)conf->dp.mtu;
-	p->cfg.flags = LB_CFG_READY;
+	p->cfg.flags = LB_CFG_READY | LB_CFG_NO_PORT0;
+	for (i = 0; i < conf->nvips; i++)
+		if (!conf->vips[i].port)
+			p->cfg.flags &= (__u16)~LB_CFG_NO_PORT0;
 	p->cfg.encap_src_v4 = conf->dp.encap_src_v4;
 	p->cfg.encap_src_v6 = conf->dp.encap_src_v6;
 	p->cfg.generation = generation;

@@ -12,7 +12,7 @@
 #define FERRY_RING_SLOTS 2 /* per VIP: active and idle, flipped whole */
 #define FERRY_RING_SIZE_DEFAULT 65537
 #define FERRY_RING_SIZE_MAX 1048573 /* largest prime below 2^20 */
-#define FERRY_FLOWS_DEFAULT 262144 /* conntrack entries, set at load time */
+#define FERRY_FLOWS_DEFAULT 262144 /* conntrack entries per CPU, power of 2 */
 #define FERRY_IPV6_EXT_MAX 6 /* extension headers walked before giving up */
 #define FERRY_NO_BACKEND 0xffffffffu
 #define FERRY_DEFAULT_MTU 1500
@@ -111,18 +111,44 @@ struct lb_backend {
 };
 
 struct lb_flow_key {
-	union lb_addr src;
+	union lb_addr src; /* 8-aligned: compared as five 64-bit words */
 	union lb_addr dst;
 	__be16 sport; /* 0 for source-hash VIPs and non-first fragments */
 	__be16 dport;
 	__u8 proto;
 	__u8 family;
 	__u16 pad;
-};
+} __attribute__((aligned(8)));
 
 struct lb_flow {
 	__u32 backend;
-	__u32 cookie; /* must equal the backend's, else the entry is stale */
+	__u32 cookie; /* must equal the backend's, else the entry is stale;
+		       * 0: an empty conntrack slot (cookies are never 0) */
+};
+
+/*
+ * Conntrack as a set-associative flow cache, one per CPU / lcore: bucket
+ * hash & (buckets - 1), FERRY_FLOW_WAYS slots, the least recently used
+ * slot replaced when all are taken. A lookup or insert is an array index and at most
+ * FERRY_FLOW_WAYS tag compares: no hash-table insert per new flow.
+ */
+#define FERRY_FLOW_WAYS 4
+
+struct lb_flow_slot {
+	struct lb_flow_key key;
+	struct lb_flow flow;
+};
+
+/* The first cache line holds what a lookup or an insert decides on
+ * (tags, ages, which slots are used); a slot line is touched only on a tag
+ * match or to write the new entry. */
+struct lb_flow_bucket {
+	__u32 tag[FERRY_FLOW_WAYS]; /* the flow hash of each slot */
+	__u32 stamp[FERRY_FLOW_WAYS]; /* the clock when each was last used */
+	__u32 clock; /* ticks on every use of a slot */
+	__u32 used; /* bit i: slot i holds a flow */
+	__u32 pad[6];
+	struct lb_flow_slot way[FERRY_FLOW_WAYS];
 };
 
 /* LPM key: prefixlen counts the vip_id bits (32) plus the address bits. */
@@ -148,6 +174,7 @@ struct lb_pin {
 /* ---- dataplane-wide settings (one entry, written by control) ----------- */
 enum lb_config_flags {
 	LB_CFG_READY = 1 << 0, /* control has written this entry */
+	LB_CFG_NO_PORT0 = 1 << 1, /* no port-wide VIP: skip that lookup */
 };
 
 struct lb_config {
@@ -199,6 +226,9 @@ _Static_assert(sizeof(struct lb_vip) == 16, "lb_vip");
 _Static_assert(sizeof(struct lb_backend) == 32, "lb_backend");
 _Static_assert(sizeof(struct lb_flow_key) == 40, "lb_flow_key");
 _Static_assert(sizeof(struct lb_flow) == 8, "lb_flow");
+_Static_assert(sizeof(struct lb_flow_slot) == 48, "lb_flow_slot");
+_Static_assert(sizeof(struct lb_flow_bucket) == 64 + 48 * FERRY_FLOW_WAYS,
+	       "lb_flow_bucket");
 _Static_assert(sizeof(struct lb_pin_key) == 24, "lb_pin_key");
 _Static_assert(sizeof(struct lb_pin) == 16, "lb_pin");
 _Static_assert(sizeof(struct lb_config) == 48, "lb_config");

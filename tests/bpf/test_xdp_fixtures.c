@@ -16,12 +16,14 @@
 #include <bpf/libbpf.h>
 
 #include "decap.skel.h"
+#include "common/flowcache.h"
+#include "common/hash.h"
 #include "ferry.skel.h"
 #include "tests/fixtures/fixtures.h"
 
 #define EXIT_SKIP 77
 #define FRAME_OUT_MAX 4096
-#define TEST_FLOWS_MAX 4096 /* the flows map, shrunk for the test */
+#define TEST_FLOW_BUCKETS 1024 /* the flows map, shrunk for the test */
 
 static bool verbose;
 
@@ -63,7 +65,8 @@ static int open_ferry(const struct fixture_world *w, struct ferry_bpf **out)
 	if (!skel)
 		return -errno;
 	unpin_all(skel->obj);
-	bpf_map__set_max_entries(skel->maps.flows, TEST_FLOWS_MAX);
+	bpf_map__set_max_entries(skel->maps.flows, TEST_FLOW_BUCKETS);
+	skel->rodata->ferry_flow_mask = TEST_FLOW_BUCKETS - 1;
 	skel->rodata->ferry_hash_seed = w->seed;
 	err = ferry_bpf__load(skel);
 	if (err) {
@@ -123,18 +126,34 @@ static int load_ring(int rings_fd, const struct fixture_ring *r)
 	return err;
 }
 
+/* Empties every CPU's conntrack, then puts the world's flows into the
+ * bucket each would use, on every CPU (the test run may use any). */
 static int load_flows(const struct ferry_bpf *skel,
 		      const struct fixture_world *w)
 {
-	int fd = bpf_map__fd(skel->maps.flows), err = 0;
-	struct lb_flow_key k;
+	int fd = bpf_map__fd(skel->maps.flows), ncpus = libbpf_num_possible_cpus();
+	struct lb_flow_bucket *b = calloc((size_t)ncpus, sizeof(*b));
 	unsigned int i;
+	__u32 idx;
+	int c, err = 0;
 
-	while (!bpf_map_get_next_key(fd, NULL, &k))
-		if (bpf_map_delete_elem(fd, &k))
-			return -errno;
-	for (i = 0; i < w->nflows && !err; i++)
-		err = put(fd, &w->flows[i].key, &w->flows[i].flow, "flows");
+	if (!b)
+		return -ENOMEM;
+	for (idx = 0; idx < TEST_FLOW_BUCKETS && !err; idx++)
+		err = put(fd, &idx, b, "flows");
+	for (i = 0; i < w->nflows && !err; i++) {
+		__u32 h = lb_hash_flow(&w->flows[i].key, w->seed);
+
+		idx = h & (TEST_FLOW_BUCKETS - 1);
+		if (bpf_map_lookup_elem(fd, &idx, b)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < ncpus; c++)
+			lb_fc_put(&b[c], &w->flows[i].key, h, &w->flows[i].flow);
+		err = put(fd, &idx, b, "flows");
+	}
+	free(b);
 	return err;
 }
 

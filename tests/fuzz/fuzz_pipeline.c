@@ -89,7 +89,7 @@ static void check_result(const struct lb_result *r, size_t size)
 	if (r->pkt.icmp_error)
 		FZ_CHECK(!r->new_flow && (r->events & (1u << LB_EV_ICMP_STEERED)));
 	if (r->new_flow) {
-		const struct lb_flow *f = lb_tbl_flow(W, &r->pkt.flow);
+		const struct lb_flow *f = lb_tbl_flow(W, &r->pkt.flow, 0);
 
 		FZ_CHECK(f && f->backend == r->backend_id &&
 			 f->cookie == be->cookie);

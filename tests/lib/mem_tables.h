@@ -93,8 +93,10 @@ static inline const struct lb_pin *lb_tbl_pin(struct lb_tables *t,
 }
 
 static inline const struct lb_flow *lb_tbl_flow(struct lb_tables *t,
-						const struct lb_flow_key *k)
+						const struct lb_flow_key *k,
+						__u32 hash)
 {
+	(void)hash;
 	for (unsigned int i = 0; i < t->nflows; i++)
 		if (!memcmp(&t->flow_key[i], k, sizeof(*k)))
 			return &t->flow[i];
@@ -102,11 +104,12 @@ static inline const struct lb_flow *lb_tbl_flow(struct lb_tables *t,
 }
 
 static inline void lb_tbl_flow_put(struct lb_tables *t,
-				   const struct lb_flow_key *k,
+				   const struct lb_flow_key *k, __u32 hash,
 				   const struct lb_flow *v)
 {
 	unsigned int i;
 
+	(void)hash;
 	for (i = 0; i < t->nflows; i++)
 		if (!memcmp(&t->flow_key[i], k, sizeof(*k)))
 			break;

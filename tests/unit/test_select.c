@@ -443,9 +443,9 @@ static void test_ct_keeps_backend(void **state)
 	assert_tx(&t, 30, 1, &r);
 	assert_int_equal(r.new_flow, 1);
 	assert_true(r.events & EV(CT_MISS_TCP));
-	assert_non_null(lb_tbl_flow(T, &r.pkt.flow));
-	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow)->backend, 1);
-	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow)->cookie, 101);
+	assert_non_null(lb_tbl_flow(T, &r.pkt.flow, 0));
+	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow, 0)->backend, 1);
+	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow, 0)->cookie, 101);
 
 	udp4(&t, C4, 1000, V4, 53);
 	assert_tx(&t, 31, 1, &r);
@@ -482,7 +482,7 @@ static void ct_reselect(__u8 state)
 	assert_true(r.events & EV(CT_RESELECT));
 	assert_false(r.events & EV(CT_HIT));
 	assert_int_equal(r.new_flow, 1);
-	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow)->backend, 2);
+	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow, 0)->backend, 2);
 	/* The flow stays on its new backend when the old one returns. */
 	T->backend[1].state = LB_BE_ACTIVE;
 	ring1(60, 1);
@@ -545,7 +545,7 @@ static void test_cookie_mismatch(void **state)
 	ring1(60, 2);
 	assert_tx(&t, 30, 2, &r);
 	assert_true(r.events & EV(CT_RESELECT));
-	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow)->cookie, 102);
+	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow, 0)->cookie, 102);
 }
 
 static void test_syn_skips_conntrack(void **state)
@@ -565,7 +565,7 @@ static void test_syn_skips_conntrack(void **state)
 	assert_tx(&t, 30, 2, &r);
 	assert_int_equal(r.events, EV(CT_MISS_SYN));
 	assert_int_equal(r.new_flow, 1);
-	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow)->backend, 2);
+	assert_int_equal(lb_tbl_flow(T, &r.pkt.flow, 0)->backend, 2);
 	/* SYN|ACK is no SYN: the entry is used. */
 	ring1(60, 4);
 	tcp4(&t, C4, 1000, V4, 80, LB_TCP_SYN | LB_TCP_ACK);
@@ -728,7 +728,7 @@ static void test_hash_source(void **state)
 	assert_int_equal(r.hash, lb_hash_source(&r.pkt.flow, T->seed));
 	assert_int_equal(r.hash % 251 % 3, b0 == 1 ? 0 : b0 == 2 ? 1 : 2);
 	k = r.pkt.flow;
-	assert_non_null(lb_tbl_flow(T, &k));
+	assert_non_null(lb_tbl_flow(T, &k, 0));
 	/* Every port of the peer: the same backend, one conntrack entry. */
 	for (__u16 p = 1; p < 200; p += 7) {
 		udp4(&t, C4, p, V4, (__u16)(p * 3 + 1));
