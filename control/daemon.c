@@ -145,15 +145,25 @@ out:
 	return err;
 }
 
+/* States of every config backend; a probe whose backends are all in
+ * maintenance is paused (maint: no probes), and resumes with them. */
 static __u8 *daemon_states(const struct ferryd *d)
 {
 	__u8 *st = calloc(d->nbe ? d->nbe : 1, 1);
-	unsigned int k;
+	unsigned int k, j;
 
 	if (!st)
 		return NULL;
 	for (k = 0; k < d->nbe; k++)
 		st[k] = (__u8)daemon_backend_state(d, k);
+	for (k = 0; k < d->nbe; k++) {
+		bool all_maint = true;
+
+		for (j = 0; j < d->nbe && all_maint; j++)
+			if (d->probe_of[j] == d->probe_of[k])
+				all_maint = st[j] == LB_BE_MAINT;
+		health_pause(d->health, d->probe_of[k], all_maint);
+	}
 	return st;
 }
 

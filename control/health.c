@@ -19,6 +19,7 @@ struct probe {
 	struct health_probe_def def;
 	struct health_probe_info info;
 	enum probe_state state;
+	bool paused;
 	int fd;
 	uint64_t started, deadline, next_due;
 	__u32 ok_run, fail_run; /* consecutive results */
@@ -233,7 +234,7 @@ void health_tick(struct health *h, uint64_t now)
 	for (i = 0; i < h->n; i++) {
 		struct probe *p = &h->probes[i];
 
-		if (p->def.spec.type == HEALTH_NONE)
+		if (p->def.spec.type == HEALTH_NONE || p->paused)
 			continue;
 		if (p->state != P_IDLE && now >= p->deadline) {
 			snprintf(p->info.last_error, sizeof(p->info.last_error),
@@ -323,6 +324,22 @@ int health_set(struct health *h, const struct health_probe_def *defs,
 	h->probes = np;
 	h->n = n;
 	return 0;
+}
+
+void health_pause(struct health *h, unsigned int probe, bool paused)
+{
+	struct probe *p;
+
+	if (probe >= h->n || h->probes[probe].paused == paused)
+		return;
+	p = &h->probes[probe];
+	p->paused = paused;
+	if (paused) {
+		probe_close(h, p);
+		p->state = P_IDLE;
+	} else {
+		p->next_due = loop_now_ms();
+	}
 }
 
 bool health_is_up(const struct health *h, unsigned int probe)

@@ -54,6 +54,8 @@ int health_set(struct health *h, const struct health_probe_def *defs,
 bool health_is_up(const struct health *h, unsigned int probe);
 int health_info(const struct health *h, unsigned int probe,
 		struct health_probe_info *out);
+/* A paused probe runs no more (maintenance) and keeps its state. */
+void health_pause(struct health *h, unsigned int probe, bool paused);
 /* Drives timers: starts due probes, fails timed-out ones. */
 void health_tick(struct health *h, uint64_t now_ms);
 
