@@ -150,20 +150,23 @@ out:
 static __u8 *daemon_states(const struct ferryd *d)
 {
 	__u8 *st = calloc(d->nbe ? d->nbe : 1, 1);
-	unsigned int k, j;
+	bool *serving = calloc(d->nbe ? d->nbe : 1, sizeof(*serving));
+	unsigned int k;
 
-	if (!st)
+	if (!st || !serving) {
+		free(st);
+		free(serving);
 		return NULL;
-	for (k = 0; k < d->nbe; k++)
-		st[k] = (__u8)daemon_backend_state(d, k);
-	for (k = 0; k < d->nbe; k++) {
-		bool all_maint = true;
-
-		for (j = 0; j < d->nbe && all_maint; j++)
-			if (d->probe_of[j] == d->probe_of[k])
-				all_maint = st[j] == LB_BE_MAINT;
-		health_pause(d->health, d->probe_of[k], all_maint);
 	}
+	/* Probes number at most one per backend: probe_of[k] < nbe. */
+	for (k = 0; k < d->nbe; k++) {
+		st[k] = (__u8)daemon_backend_state(d, k);
+		if (st[k] != LB_BE_MAINT)
+			serving[d->probe_of[k]] = true;
+	}
+	for (k = 0; k < d->nbe; k++)
+		health_pause(d->health, d->probe_of[k], !serving[d->probe_of[k]]);
+	free(serving);
 	return st;
 }
 
