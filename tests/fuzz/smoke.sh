@@ -10,6 +10,10 @@ cp "$corpus"/* "$work/corpus/"
 # Crashing inputs land next to the test log (the build directory), not
 # in the scratch directory that is removed.
 name=$(basename "$fuzzer")
+# libFuzzer's own default exit code on a finding is 77, which meson reads
+# as "skipped": make every finding a failure.
+export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	-error_exitcode=1 \
 	-max_len=2048 -print_final_stats=1 \
 	-artifact_prefix="$PWD/$name-" "$work/corpus"
