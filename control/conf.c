@@ -384,6 +384,11 @@ static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
 	h->expect = 200;
 	strcpy(h->path, "/");
 	if (!g) {
+		/* A TCP connect to a UDP port proves nothing: say what to
+		 * probe (a TCP or HTTP port of the service, or none). */
+		if (vip->proto == IPPROTO_UDP)
+			return conf_fail(c, vg, "UDP VIP \"%s\" needs an explicit health check: health = { type = \"tcp\" | \"http\" | \"none\"; port = ...; }",
+					 vip->name);
 		if (!vip->port)
 			return conf_fail(c, vg, "VIP \"%s\" serves every port: its health check needs a port (health = { port = ...; })",
 					 vip->name);

@@ -18,7 +18,7 @@ static const char good[] =
 	"vips = ( { name = \"web\"; address = \"10.9.0.1\"; port = 80; protocol = \"tcp\";\n"
 	"           backends = ( { node = \"a\"; }, { node = \"b\"; weight = 3; } ); },\n"
 	"         { name = \"radius\"; address = \"10.9.0.1\"; port = 1812; protocol = \"udp\";\n"
-	"           hash = \"source\"; ring_size = 257;\n"
+	"           hash = \"source\"; ring_size = 257; health = { type = \"none\"; };\n"
 	"           backends = ( { node = \"c\"; } ); } );\n";
 
 static void test_good_config_loads(void **state)
@@ -92,6 +92,11 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("backends = ( { node = \"c\"; } )", "backends = ( )",
 		     "empty backend list");
 	expect_error("interface = \"eth0\"; ", "", "t.conf:1: missing setting 'interface'");
+	expect_error(" health = { type = \"none\"; };", "",
+		     "t.conf:8: UDP VIP \"radius\" needs an explicit health check");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"tcp\"; interval = 500; timeout = 500; }",
+		     "t.conf:9: health timeout (500 ms) must be shorter than the interval (500 ms)");
 	expect_error("vips = (", "vipz = (", "unknown setting 'vipz'");
 	expect_error("port = 80;", "port = = 80;", "t.conf:6: syntax error");
 	expect_error("port = 80;", "port = 70000;", "out of range [0, 65535]");
