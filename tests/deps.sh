@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential clang llvm meson ninja-build pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libconfig-dev libjemalloc-dev
-	libcmocka-dev libclang-rt-14-dev
+	libcmocka-dev libclang-rt-14-dev libjson-c-dev libsystemd-dev
 	iproute2 ethtool python3 iputils-ping procps
 )
 
