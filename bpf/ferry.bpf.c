@@ -9,6 +9,8 @@
 const volatile __u32 ferry_hash_seed = 0;
 /* Buckets of the flows map, minus one (their number is a power of two). */
 const volatile __u32 ferry_flow_mask = FERRY_FLOWS_DEFAULT / FERRY_FLOW_WAYS - 1;
+/* Possible CPUs: the flow caches a miss searches. */
+const volatile __u32 ferry_nr_cpus = 1;
 
 /* ---- table glue: what common/select.h asks of an engine --------------- */
 struct lb_tables;
@@ -43,13 +45,60 @@ lb_tbl_pin(struct lb_tables *t, const struct lb_pin_key *k)
 	return bpf_map_lookup_elem(&pins, k);
 }
 
+/* A miss in this CPU's cache asks the others: a flow whose packets
+ * arrive on several CPUs (no RSS, a rehashed queue) keeps its backend. */
+struct fc_remote {
+	struct lb_flow_key key;
+	__u32 hash;
+	__u32 idx;
+	__u32 self;
+	__u32 found;
+	struct lb_flow flow;
+};
+
+static long fc_remote_cb(__u32 cpu, void *data)
+{
+	struct fc_remote *c = data;
+	struct lb_flow_bucket *b;
+	int i;
+
+	if (cpu == c->self)
+		return 0;
+	b = bpf_map_lookup_percpu_elem(&flows, &c->idx, cpu);
+	if (!b)
+		return 0;
+	i = lb_fc_slot(b, &c->key, c->hash);
+	if (i < 0)
+		return 0;
+	c->flow = b->way[i & (FERRY_FLOW_WAYS - 1)].flow;
+	c->found = 1;
+	return 1;
+}
+
 static __always_inline const struct lb_flow *
 lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k, __u32 hash)
 {
 	__u32 idx = hash & ferry_flow_mask;
 	struct lb_flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+	struct lb_flow *f;
+	struct fc_remote c;
 
-	return b ? lb_fc_find(b, k, hash) : 0;
+	if (!b)
+		return 0;
+	f = lb_fc_find(b, k, hash);
+	if (f || ferry_nr_cpus < 2)
+		return f;
+	__builtin_memcpy(&c.key, k, sizeof(c.key));
+	c.hash = hash;
+	c.idx = idx;
+	c.self = bpf_get_smp_processor_id();
+	c.found = 0;
+	bpf_loop(ferry_nr_cpus, fc_remote_cb, &c, 0);
+	if (!c.found)
+		return 0;
+	/* Keep a copy here: the next packet is a local hit. */
+	lb_fc_put(b, k, hash, &c.flow);
+	return lb_fc_find(b, k, hash);
 }
 
 static __always_inline void lb_tbl_flow_put(struct lb_tables *t,

@@ -251,6 +251,7 @@ static int xdp_load(struct engine *e, const struct ferry_conf *conf)
 		return -errno;
 	e->skel->rodata->ferry_hash_seed = conf->dp.hash_seed;
 	e->skel->rodata->ferry_flow_mask = xdp_flow_buckets(conf->dp.flows) - 1;
+	e->skel->rodata->ferry_nr_cpus = (__u32)e->ncpus;
 	err = bpf_map__set_max_entries(e->skel->maps.flows,
 				       xdp_flow_buckets(conf->dp.flows));
 	if (err)

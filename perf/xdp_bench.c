@@ -429,9 +429,12 @@ static int load_target(struct target *t)
 		if (err)
 			return err;
 	}
-	if (t->skel)
+	if (t->skel) {
 		t->skel->rodata->ferry_hash_seed = HASH_SEED;
-	else
+		/* As ferryd loads it: misses search every CPU's cache. */
+		t->skel->rodata->ferry_nr_cpus =
+			(__u32)libbpf_num_possible_cpus();
+	} else
 		set_seed_from_btf(t->obj);
 	err = t->skel ? ferry_bpf__load(t->skel) : bpf_object__load(t->obj);
 	if (err)
