@@ -39,7 +39,8 @@ static const char *admin_name(enum admin_state a)
 
 static const char *health_type_name(enum health_type t)
 {
-	return t == HEALTH_TCP ? "tcp" : t == HEALTH_HTTP ? "http" : "none";
+	return t == HEALTH_TCP ? "tcp" : t == HEALTH_HTTP ? "http" :
+	       t == HEALTH_RADIUS ? "radius" : "none";
 }
 
 static struct engine_stats *read_stats(struct ferryd *d)
@@ -295,6 +296,134 @@ static int cmd_unmaint(void *ctx, json_object *req, json_object *resp)
 	return cmd_admin(ctx, req, resp, ADMIN_NONE, "unmaint");
 }
 
+static const char *failback_name(const struct conf_pin *cp, char *buf,
+				 size_t len)
+{
+	if (cp->failback == PIN_FAILBACK_AFTER)
+		snprintf(buf, len, "after %us", cp->failback_after_s);
+	else
+		snprintf(buf, len, "%s",
+			 cp->failback == PIN_FAILBACK_MANUAL ? "manual" :
+							       "immediate");
+	return buf;
+}
+
+/* Why a pin points where it does, in words. */
+static const char *pin_why(struct ferryd *d, const struct plan_pin *pp,
+			   const struct conf_pin *cp, unsigned int first,
+			   char *buf, size_t len)
+{
+	const struct conf_vip *cv = &d->conf->vips[pp->conf_vip];
+	unsigned int n, b;
+	int node = -1;
+
+	for (n = 0; n < cp->nnodes; n++)
+		if ((int)cp->backend[n] == pp->target)
+			node = (int)n;
+	if (node < 0) {
+		snprintf(buf, len, "every node down: %s",
+			 cp->all_down == PIN_ALL_DOWN_HOLD ? "hold (drop)" :
+							     "rehash");
+		return buf;
+	}
+	if (node == 0) {
+		snprintf(buf, len, "primary");
+		return buf;
+	}
+	for (n = 0; n < (unsigned int)node; n++) {
+		b = first + cp->backend[n];
+		if (daemon_backend_state(d, b) == LB_BE_ACTIVE ||
+		    daemon_backend_state(d, b) == LB_BE_DRAINING) {
+			snprintf(buf, len, "fallback; %s is up again, failback %s",
+				 d->conf->nodes[cv->backends[cp->backend[n]].node].name,
+				 cp->failback == PIN_FAILBACK_MANUAL ?
+					 "waits for `ferryctl pin failback`" :
+					 "pending");
+			return buf;
+		}
+	}
+	snprintf(buf, len, "fallback; %s is %s",
+		 d->conf->nodes[cv->backends[cp->backend[0]].node].name,
+		 lb_backend_state_name(daemon_backend_state(d, first + cp->backend[0])));
+	return buf;
+}
+
+static int cmd_pins(void *ctx, json_object *req, json_object *resp)
+{
+	struct ferryd *d = ctx;
+	struct engine_stats *s;
+	json_object *arr;
+	const char *want = NULL;
+	unsigned int i, n, first, found = 0;
+	char buf[128];
+
+	if (ctl_arg_string(req, resp, "vip", false, &want) < 0)
+		return -EINVAL;
+	s = read_stats(d);
+	arr = json_object_new_array();
+	for (i = 0; i < d->live->npins; i++) {
+		const struct plan_pin *pp = &d->live->pins[i];
+		const struct conf_vip *cv = &d->conf->vips[pp->conf_vip];
+		const struct conf_pin *cp = &cv->pins[pp->conf_pin];
+		const struct plan_vip *v = &d->live->vips[pp->conf_vip];
+		json_object *o, *nodes;
+
+		if (want && strcmp(want, pp->vip))
+			continue;
+		found++;
+		first = v->first_backend;
+		o = json_object_new_object();
+		nodes = json_object_new_array();
+		for (n = 0; n < cp->nnodes; n++)
+			json_object_array_add(nodes,
+				jstr(d->conf->nodes[cv->backends[cp->backend[n]].node].name));
+		json_object_object_add(o, "vip", jstr(pp->vip));
+		json_object_object_add(o, "peer", jstr(pp->peer));
+		json_object_object_add(o, "nodes", nodes);
+		json_object_object_add(o, "target",
+				       pp->target >= 0 ?
+					       jstr(d->conf->nodes[cv->backends[pp->target].node].name) :
+					       NULL);
+		json_object_object_add(o, "action",
+				       jstr(pp->pin.action == LB_PIN_FORWARD ? "forward" :
+					    pp->pin.action == LB_PIN_HOLD ? "hold" : "rehash"));
+		json_object_object_add(o, "failback", jstr(failback_name(cp, buf, sizeof(buf))));
+		json_object_object_add(o, "why", jstr(pin_why(d, pp, cp, first, buf, sizeof(buf))));
+		json_object_object_add(o, "packets",
+				       ju64(s ? s->pin[pp->pin.id].packets : 0));
+		json_object_object_add(o, "bytes", ju64(s ? s->pin[pp->pin.id].bytes : 0));
+		json_object_array_add(arr, o);
+	}
+	free(s);
+	if (want && !found && !plan_vip_by_name(d->live, want)) {
+		json_object_put(arr);
+		return ctl_error(resp, "unknown VIP \"%s\"", want);
+	}
+	json_object_object_add(resp, "pins", arr);
+	return 0;
+}
+
+static int cmd_pin_failback(void *ctx, json_object *req, json_object *resp)
+{
+	struct ferryd *d = ctx;
+	const char *vip, *peer;
+	int r;
+
+	if (ctl_arg_string(req, resp, "vip", true, &vip) < 0 ||
+	    ctl_arg_string(req, resp, "peer", true, &peer) < 0)
+		return -EINVAL;
+	r = daemon_pin_failback(d, vip, peer);
+	if (r == -ENOENT)
+		return ctl_error(resp, "no pin of peer \"%s\" on VIP \"%s\"", peer, vip);
+	if (r > 0 && daemon_sync(d))
+		return ctl_error(resp, "failback recorded, but applying it failed");
+	if (r > 0)
+		log_info("pin %s on VIP %s: manual failback", peer, vip);
+	json_object_object_add(resp, "moved", json_object_new_boolean(r > 0));
+	json_object_object_add(resp, "generation", ju64(d->live->generation));
+	return 0;
+}
+
 static int cmd_reload(void *ctx, json_object *req, json_object *resp)
 {
 	struct ferryd *d = ctx;
@@ -443,6 +572,7 @@ static const struct ctl_command commands[] = {
 	{ "drain", cmd_drain },	    { "undrain", cmd_undrain },
 	{ "maint", cmd_maint },	    { "unmaint", cmd_unmaint },
 	{ "reload", cmd_reload },   { "where", cmd_where },
+	{ "pins", cmd_pins },	    { "pin_failback", cmd_pin_failback },
 	{ NULL, NULL },
 };
 

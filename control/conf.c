@@ -362,7 +362,8 @@ static int conf_read_backends(struct conf_ctx *c, const config_setting_t *vg,
 
 static const char *const health_keys[] = { "type", "port", "interval",
 					   "timeout", "rise", "fall", "path",
-					   "host", "expect", NULL };
+					   "host", "expect", "radius",
+					   "secret", NULL };
 
 /* Health check of a VIP's backends; defaults: tcp to the VIP port. */
 static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
@@ -387,7 +388,7 @@ static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
 		/* A TCP connect to a UDP port proves nothing: say what to
 		 * probe (a TCP or HTTP port of the service, or none). */
 		if (vip->proto == IPPROTO_UDP)
-			return conf_fail(c, vg, "UDP VIP \"%s\" needs an explicit health check: health = { type = \"tcp\" | \"http\" | \"none\"; port = ...; }",
+			return conf_fail(c, vg, "UDP VIP \"%s\" needs an explicit health check: health = { type = \"tcp\" | \"http\" | \"radius\" | \"none\"; port = ...; }",
 					 vip->name);
 		if (!vip->port)
 			return conf_fail(c, vg, "VIP \"%s\" serves every port: its health check needs a port (health = { port = ...; })",
@@ -407,11 +408,35 @@ static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
 		h->type = HEALTH_TCP;
 	else if (!strcmp(text, "http"))
 		h->type = HEALTH_HTTP;
+	else if (!strcmp(text, "radius"))
+		h->type = HEALTH_RADIUS;
 	else if (!strcmp(text, "none"))
 		h->type = HEALTH_NONE;
 	else
 		return conf_fail(c, config_setting_get_member(g, "type"),
-				 "health type must be \"tcp\", \"http\" or \"none\"");
+				 "health type must be \"tcp\", \"http\", \"radius\" or \"none\"");
+	if (h->type == HEALTH_RADIUS) {
+		/* Status-Server to the node's auth (1812) or accounting
+		 * (1813) port, whatever port the VIP serves. */
+		strcpy(text, "auth");
+		r = conf_string(c, g, "radius", false, text, sizeof(text));
+		if (r < 0)
+			return r;
+		if (strcmp(text, "auth") && strcmp(text, "acct"))
+			return conf_fail(c, config_setting_get_member(g, "radius"),
+					 "radius must be \"auth\" or \"acct\"");
+		h->radius_acct = !strcmp(text, "acct");
+		h->port = h->radius_acct ? 1813 : 1812;
+		r = conf_string(c, g, "secret", false, h->secret,
+				sizeof(h->secret));
+		if (r < 0)
+			return r;
+		if (!r)
+			return conf_fail(c, g, "radius health checks need the shared secret (secret = \"...\";)");
+	} else if (config_setting_get_member(g, "radius") ||
+		   config_setting_get_member(g, "secret")) {
+		return conf_fail(c, g, "radius and secret apply to radius health checks only");
+	}
 	v = h->port;
 	r = conf_uint(c, g, "port", false, 1, 65535, &v);
 	if (r < 0)
@@ -455,9 +480,200 @@ static int conf_read_health(struct conf_ctx *c, const config_setting_t *vg,
 	return 0;
 }
 
+int conf_parse_prefix(const char *text, union lb_addr *a, __u8 *family,
+		      __u8 *plen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	unsigned int max, i;
+	char *end;
+	long n;
+
+	if (!slash) {
+		if (conf_parse_addr(text, a, family))
+			return -EINVAL;
+		*plen = *family == LB_AF_INET6 ? 128 : 32;
+		return 0;
+	}
+	if ((size_t)(slash - text) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, (size_t)(slash - text));
+	host[slash - text] = 0;
+	if (conf_parse_addr(host, a, family))
+		return -EINVAL;
+	max = *family == LB_AF_INET6 ? 128 : 32;
+	n = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || n < 0 || n > (long)max)
+		return -EINVAL;
+	*plen = (__u8)n;
+	/* Host bits must be zero: "10.0.0.1/24" is a typo, not a prefix. */
+	for (i = (unsigned int)n; i < max; i++)
+		if (a->bytes[i / 8] & (0x80 >> (i % 8)))
+			return -EDOM;
+	return 0;
+}
+
+const char *conf_prefix_str(const union lb_addr *a, __u8 family, __u8 plen,
+			    char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	conf_addr_str(a, family, addr, sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, plen);
+	return buf;
+}
+
+/* all_down and failback, from a group (a pin, or the VIP's defaults). */
+static int conf_pin_policy(struct conf_ctx *c, const config_setting_t *g,
+			   const char *all_key, const char *fb_key,
+			   struct conf_pin *pin)
+{
+	const config_setting_t *s;
+	char text[16];
+	int r;
+
+	r = conf_string(c, g, all_key, false, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (!strcmp(text, "rehash"))
+			pin->all_down = PIN_ALL_DOWN_REHASH;
+		else if (!strcmp(text, "hold"))
+			pin->all_down = PIN_ALL_DOWN_HOLD;
+		else
+			return conf_fail(c, config_setting_get_member(g, all_key),
+					 "%s must be \"rehash\" or \"hold\"",
+					 all_key);
+	}
+	s = config_setting_get_member(g, fb_key);
+	if (!s)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
+		r = conf_uint(c, g, fb_key, true, 1, 86400,
+			      &pin->failback_after_s);
+		if (r < 0)
+			return r;
+		pin->failback = PIN_FAILBACK_AFTER;
+		return 0;
+	}
+	r = conf_string(c, g, fb_key, true, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (!strcmp(text, "immediate"))
+		pin->failback = PIN_FAILBACK_IMMEDIATE;
+	else if (!strcmp(text, "manual"))
+		pin->failback = PIN_FAILBACK_MANUAL;
+	else
+		return conf_fail(c, s, "%s must be \"immediate\", \"manual\" or a number of seconds (1 ... 86400)",
+				 fb_key);
+	return 0;
+}
+
+static const char *const pin_keys[] = { "peer", "nodes", "all_down",
+					"failback", NULL };
+
+static int conf_read_pin(struct conf_ctx *c, const config_setting_t *g,
+			 const struct ferry_conf *conf,
+			 const struct conf_vip *vip, struct conf_pin *pin)
+{
+	const config_setting_t *l;
+	char text[INET6_ADDRSTRLEN + 8];
+	unsigned int i, j;
+	int r, node;
+
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "each pin must be a group { peer = ...; nodes = [ ... ]; }");
+	r = conf_check_keys(c, g, "pin", pin_keys);
+	if (r)
+		return r;
+	pin->line = config_setting_source_line(g);
+	r = conf_string(c, g, "peer", true, text, sizeof(text));
+	if (r < 0)
+		return r;
+	r = conf_parse_prefix(text, &pin->addr, &pin->family, &pin->plen);
+	if (r)
+		return conf_fail(c, config_setting_get_member(g, "peer"),
+				 r == -EDOM ? "peer \"%s\" has host bits set beyond its prefix length" :
+					      "peer \"%s\" is not an address or prefix (a.b.c.d[/n], x:y::z[/n])",
+				 text);
+	if (pin->family != vip->family)
+		return conf_fail(c, g, "peer \"%s\" is not of the VIP's address family", text);
+	l = config_setting_get_member(g, "nodes");
+	if (!l)
+		return conf_fail(c, g, "pin has no 'nodes'");
+	if (!config_setting_is_array(l) && !config_setting_is_list(l))
+		return conf_fail(c, l, "'nodes' must be a list of node names [ \"a\", \"b\" ]");
+	pin->nnodes = (unsigned int)config_setting_length(l);
+	if (pin->nnodes == 0 || pin->nnodes > CONF_PIN_NODES_MAX)
+		return conf_fail(c, l, "a pin lists 1 to %d nodes", CONF_PIN_NODES_MAX);
+	for (i = 0; i < pin->nnodes; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+		const char *name = config_setting_get_string(e);
+
+		if (!name)
+			return conf_fail(c, l, "'nodes' must hold node names (strings)");
+		node = conf_find_node(conf, name);
+		if (node < 0)
+			return conf_fail(c, l, "unknown node \"%s\"", name);
+		for (j = 0; j < vip->nbackends; j++)
+			if (vip->backends[j].node == (unsigned int)node)
+				break;
+		if (j == vip->nbackends)
+			return conf_fail(c, l, "node \"%s\" is not a backend of VIP \"%s\"",
+					 name, vip->name);
+		pin->backend[i] = j;
+		for (j = 0; j < i; j++)
+			if (pin->backend[j] == pin->backend[i])
+				return conf_fail(c, l, "node \"%s\" is listed twice in a pin", name);
+	}
+	return conf_pin_policy(c, g, "all_down", "failback", pin);
+}
+
+static int conf_read_pins(struct conf_ctx *c, const config_setting_t *vg,
+			  const struct ferry_conf *conf, struct conf_vip *vip)
+{
+	const config_setting_t *l = config_setting_get_member(vg, "pins");
+	struct conf_pin defaults;
+	unsigned int i, j, n;
+	int r;
+
+	memset(&defaults, 0, sizeof(defaults));
+	r = conf_pin_policy(c, vg, "pin_all_down", "pin_failback", &defaults);
+	if (r)
+		return r;
+	if (!l)
+		return 0;
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return conf_fail(c, l, "'pins' must be a list ( { peer = ...; nodes = [ ... ]; }, ... )");
+	n = (unsigned int)config_setting_length(l);
+	if (n > CONF_MAX_PINS_PER_VIP)
+		return conf_fail(c, l, "%u pins, at most %u", n, CONF_MAX_PINS_PER_VIP);
+	vip->pins = calloc(n ? n : 1, sizeof(*vip->pins));
+	if (!vip->pins)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, i);
+		struct conf_pin *pin = &vip->pins[i];
+
+		*pin = defaults;
+		r = conf_read_pin(c, g, conf, vip, pin);
+		if (r)
+			return r;
+		for (j = 0; j < i; j++)
+			if (vip->pins[j].plen == pin->plen &&
+			    !memcmp(&vip->pins[j].addr, &pin->addr, sizeof(pin->addr)))
+				return conf_fail(c, g, "the peer of this pin is pinned already at line %d",
+						 vip->pins[j].line);
+		vip->npins++;
+	}
+	return 0;
+}
+
 static const char *const vip_keys[] = { "name", "address", "port", "protocol",
 					"hash", "ring_size", "health",
-					"backends", NULL };
+					"backends", "pins", "pin_all_down",
+					"pin_failback", NULL };
 
 static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
 			 struct ferry_conf *conf, struct conf_vip *vip)
@@ -512,7 +728,10 @@ static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
 	r = conf_read_health(c, g, vip);
 	if (r)
 		return r;
-	return conf_read_backends(c, g, conf, vip);
+	r = conf_read_backends(c, g, conf, vip);
+	if (r)
+		return r;
+	return conf_read_pins(c, g, conf, vip);
 }
 
 static int conf_check_vip_unique(struct conf_ctx *c, const config_setting_t *g,
@@ -559,7 +778,7 @@ static int conf_read_vips(struct conf_ctx *c, const config_setting_t *root,
 			  struct ferry_conf *conf)
 {
 	const config_setting_t *l = config_setting_get_member(root, "vips");
-	unsigned int i, n, nbe = 0;
+	unsigned int i, n, nbe = 0, npins = 0;
 	int r;
 
 	if (!l)
@@ -583,10 +802,16 @@ static int conf_read_vips(struct conf_ctx *c, const config_setting_t *root,
 			r = conf_check_families(c, g, conf, vip);
 		if (r) {
 			free(vip->backends);
+			free(vip->pins);
 			vip->backends = NULL;
+			vip->pins = NULL;
 			return r;
 		}
 		conf->nvips++;
+		npins += vip->npins;
+		if (npins > FERRY_MAX_PINS)
+			return conf_fail(c, g, "more than %u pins in all",
+					 FERRY_MAX_PINS);
 		nbe += vip->nbackends;
 		if (nbe > FERRY_MAX_BACKENDS)
 			return conf_fail(c, g, "more than %u backends in all",
@@ -749,8 +974,10 @@ void conf_free(struct ferry_conf *conf)
 
 	if (!conf)
 		return;
-	for (i = 0; i < conf->nvips; i++)
+	for (i = 0; i < conf->nvips; i++) {
 		free(conf->vips[i].backends);
+		free(conf->vips[i].pins);
+	}
 	free(conf->vips);
 	free(conf->nodes);
 	free(conf);

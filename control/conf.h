@@ -56,6 +56,33 @@ struct conf_backend {
 	int line;
 };
 
+#define CONF_MAX_PINS_PER_VIP 4096
+#define CONF_PIN_NODES_MAX 8
+
+enum conf_pin_all_down {
+	PIN_ALL_DOWN_REHASH = 0, /* over the VIP's healthy backends */
+	PIN_ALL_DOWN_HOLD, /* drop, counted (pin_hold) */
+};
+
+enum conf_pin_failback {
+	PIN_FAILBACK_IMMEDIATE = 0, /* back as soon as an earlier node is up */
+	PIN_FAILBACK_AFTER, /* after it has been up failback_after_s */
+	PIN_FAILBACK_MANUAL, /* only by `ferryctl pin failback` */
+};
+
+/* A peer (address or prefix) pinned to an ordered list of nodes. */
+struct conf_pin {
+	union lb_addr addr; /* the prefix, host bits zero */
+	__u8 family;
+	__u8 plen;
+	unsigned int nnodes;
+	unsigned int backend[CONF_PIN_NODES_MAX]; /* indexes into vip.backends */
+	enum conf_pin_all_down all_down;
+	enum conf_pin_failback failback;
+	__u32 failback_after_s;
+	int line;
+};
+
 struct conf_vip {
 	char name[CONF_NAME_MAX];
 	union lb_addr addr;
@@ -67,6 +94,8 @@ struct conf_vip {
 	struct health_spec health;
 	struct conf_backend *backends;
 	unsigned int nbackends;
+	struct conf_pin *pins;
+	unsigned int npins;
 	int line;
 };
 
@@ -88,6 +117,12 @@ struct ferry_conf *conf_load_string(const char *text, const char *name,
 void conf_free(struct ferry_conf *conf);
 
 int conf_find_node(const struct ferry_conf *conf, const char *name);
+/* "10.0.0.0/24", "2001:db8::/32" or a bare address (a host prefix). */
+int conf_parse_prefix(const char *text, union lb_addr *a, __u8 *family,
+		      __u8 *plen);
+/* The prefix as text, e.g. "10.0.0.0/24". */
+const char *conf_prefix_str(const union lb_addr *a, __u8 family, __u8 plen,
+			    char *buf, size_t len);
 /* Address to text (no port), for messages and reports. */
 const char *conf_addr_str(const union lb_addr *a, __u8 family, char *buf,
 			  size_t len);

@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "names.h"
+#include "pins.h"
 
 /* Config backend k's VIP and node. */
 static void daemon_backend_at(const struct ferry_conf *c, unsigned int k,
@@ -190,17 +191,79 @@ static void daemon_log_fail_open(const struct plan *old, const struct plan *p)
 	}
 }
 
+/* Active or draining backends may keep and take pinned peers. */
+static bool daemon_usable(__u8 state)
+{
+	return state == LB_BE_ACTIVE || state == LB_BE_DRAINING;
+}
+
+/* Each pin's node now, from the states of this sync (which also date
+ * when each backend became usable). */
+static void daemon_resolve_pins(struct ferryd *d, const struct ferry_conf *conf,
+				const __u8 *st)
+{
+	uint64_t now = loop_now_ms();
+	bool usable[CONF_PIN_NODES_MAX];
+	uint64_t since[CONF_PIN_NODES_MAX];
+	unsigned int i, j, n, k = 0, first = 0;
+	char peer[64];
+	int node;
+
+	for (k = 0; k < d->nbe; k++) {
+		if (!daemon_usable(st[k]))
+			d->usable_since[k] = 0;
+		else if (!d->usable_since[k])
+			d->usable_since[k] = now;
+	}
+	d->pin_recheck_ms = UINT64_MAX;
+	for (i = 0, k = 0; i < conf->nvips; i++) {
+		const struct conf_vip *v = &conf->vips[i];
+
+		for (j = 0; j < v->npins; j++, k++) {
+			const struct conf_pin *pin = &v->pins[j];
+
+			for (n = 0; n < pin->nnodes; n++) {
+				unsigned int b = first + pin->backend[n];
+
+				usable[n] = daemon_usable(st[b]);
+				since[n] = d->usable_since[b];
+			}
+			node = pin_resolve(pin, d->pin_node[k], usable, since, now,
+					   &d->pin_recheck_ms);
+			if (node == d->pin_node[k])
+				continue;
+			conf_prefix_str(&pin->addr, pin->family, pin->plen, peer,
+					sizeof(peer));
+			if (node >= 0)
+				log_info("pin %s on VIP %s: to node %s", peer, v->name,
+					 conf->nodes[v->backends[pin->backend[node]].node].name);
+			else
+				log_warn("pin %s on VIP %s: every node down: %s", peer,
+					 v->name,
+					 pin->all_down == PIN_ALL_DOWN_HOLD ?
+						 "holding (dropping, counted)" :
+						 "rehashing over the VIP");
+			d->pin_node[k] = node;
+		}
+		first += v->nbackends;
+	}
+}
+
 /* Plan from conf + states, applied; on success it becomes live. */
 static int daemon_apply(struct ferryd *d, struct ferry_conf *conf,
 			const struct plan *prev, __u32 generation)
 {
 	__u8 *st = daemon_states(d);
+	struct plan_input in;
 	struct plan *p;
 	int err;
 
 	if (!st)
 		return -ENOMEM;
-	p = plan_build_states(conf, prev, st, generation);
+	daemon_resolve_pins(d, conf, st);
+	in.states = st;
+	in.pin_nodes = d->pin_node;
+	p = plan_build_states(conf, prev, &in, generation);
 	free(st);
 	if (!p)
 		return -errno;
@@ -240,6 +303,8 @@ static void daemon_tick(struct loop *l, uint64_t now, void *arg)
 
 	(void)l;
 	health_tick(d->health, now);
+	if (now >= d->pin_recheck_ms)
+		d->dirty = true; /* a timed failback is due */
 	if (d->dirty)
 		daemon_sync(d);
 	if (d->on_tick)
@@ -367,6 +432,114 @@ static unsigned int conf_backend_count(const struct ferry_conf *c)
 	return n;
 }
 
+static unsigned int conf_pin_count(const struct ferry_conf *c)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->nvips; i++)
+		n += c->vips[i].npins;
+	return n;
+}
+
+/*
+ * Per-pin and per-backend memory for conf: what old (may be NULL) knew of
+ * a pin (same VIP, same peer) or a backend (same VIP, same node) carries
+ * over. On success d's arrays are the new ones and *old_pin / *old_since
+ * the previous ones, for the caller to free or restore.
+ */
+static int daemon_pin_arrays(struct ferryd *d, const struct ferry_conf *conf,
+			     const struct ferry_conf *old, int **old_pin,
+			     uint64_t **old_since)
+{
+	unsigned int np = conf_pin_count(conf), nb = conf_backend_count(conf);
+	int *pin = malloc(sizeof(*pin) * (np ? np : 1));
+	uint64_t *since = calloc(nb ? nb : 1, sizeof(*since));
+	unsigned int i, j, k = 0, b = 0, oi, oj, ok, ob;
+
+	if (!pin || !since) {
+		free(pin);
+		free(since);
+		return -ENOMEM;
+	}
+	for (i = 0; i < conf->nvips; i++) {
+		const struct conf_vip *v = &conf->vips[i];
+
+		for (j = 0; j < v->npins; j++)
+			pin[k + j] = -1;
+		for (oi = 0, ok = 0, ob = 0; old && oi < old->nvips; oi++) {
+			const struct conf_vip *o = &old->vips[oi];
+
+			if (strcmp(o->name, v->name)) {
+				ok += o->npins;
+				ob += o->nbackends;
+				continue;
+			}
+			for (j = 0; j < v->npins; j++)
+				for (oj = 0; oj < o->npins; oj++)
+					if (o->pins[oj].plen == v->pins[j].plen &&
+					    !memcmp(&o->pins[oj].addr, &v->pins[j].addr,
+						    sizeof(v->pins[j].addr)) &&
+					    d->pin_node[ok + oj] >= 0 &&
+					    d->pin_node[ok + oj] < (int)v->pins[j].nnodes)
+						pin[k + j] = d->pin_node[ok + oj];
+			for (j = 0; j < v->nbackends; j++)
+				for (oj = 0; oj < o->nbackends; oj++)
+					if (o->backends[oj].node < old->nnodes &&
+					    !strcmp(old->nodes[o->backends[oj].node].name,
+						    conf->nodes[v->backends[j].node].name))
+						since[b + j] = d->usable_since[ob + oj];
+			break;
+		}
+		k += v->npins;
+		b += v->nbackends;
+	}
+	*old_pin = d->pin_node;
+	*old_since = d->usable_since;
+	d->pin_node = pin;
+	d->usable_since = since;
+	d->npins = np;
+	return 0;
+}
+
+int daemon_pin_failback(struct ferryd *d, const char *vip, const char *peer)
+{
+	bool usable[CONF_PIN_NODES_MAX];
+	unsigned int i, j, n, k = 0, first = 0;
+	union lb_addr a;
+	__u8 fam, plen;
+	int node;
+
+	if (conf_parse_prefix(peer, &a, &fam, &plen))
+		return -ENOENT;
+	for (i = 0; i < d->conf->nvips; i++) {
+		const struct conf_vip *v = &d->conf->vips[i];
+
+		if (strcmp(v->name, vip)) {
+			k += v->npins;
+			first += v->nbackends;
+			continue;
+		}
+		for (j = 0; j < v->npins; j++, k++) {
+			const struct conf_pin *pin = &v->pins[j];
+
+			if (pin->plen != plen || pin->family != fam ||
+			    memcmp(&pin->addr, &a, sizeof(a)))
+				continue;
+			for (n = 0; n < pin->nnodes; n++)
+				usable[n] = daemon_usable(
+					(__u8)daemon_backend_state(d, first + pin->backend[n]));
+			node = pin_failback(pin, d->pin_node[k], usable);
+			if (node == d->pin_node[k])
+				return 0;
+			d->pin_node[k] = node;
+			d->dirty = true;
+			return 1;
+		}
+		return -ENOENT;
+	}
+	return -ENOENT;
+}
+
 int daemon_start(struct ferryd *d, const struct engine_ops *ops,
 		 struct ferry_conf *conf, const char *conf_path)
 {
@@ -407,6 +580,16 @@ int daemon_start(struct ferryd *d, const struct engine_ops *ops,
 		memset(up0, 1, d->nbe * sizeof(*up0));
 	}
 	d->conf = conf;
+	{
+		int *op;
+		uint64_t *os;
+
+		err = daemon_pin_arrays(d, conf, NULL, &op, &os);
+		if (err)
+			goto out;
+		free(op);
+		free(os);
+	}
 	err = daemon_probes(d, conf, prev ? up0 : NULL, &probe_of);
 	if (err)
 		goto out;
@@ -438,15 +621,21 @@ void daemon_stop(struct ferryd *d)
 	d->loop = NULL;
 	free(d->probe_of);
 	free(d->admin);
+	free(d->pin_node);
+	free(d->usable_since);
 	d->probe_of = NULL;
 	d->admin = NULL;
+	d->pin_node = NULL;
+	d->usable_since = NULL;
 }
 
 int daemon_reload(struct ferryd *d, char *msg, size_t len)
 {
 	struct ferry_conf *conf = conf_load(d->conf_path, msg, len);
 	struct ferry_conf *old_conf = d->conf;
-	unsigned int old_nbe = d->nbe, *probe_of;
+	unsigned int old_nbe = d->nbe, old_npins = d->npins, *probe_of;
+	uint64_t *old_since;
+	int *old_pin;
 	int err;
 
 	if (!conf) {
@@ -466,6 +655,13 @@ int daemon_reload(struct ferryd *d, char *msg, size_t len)
 	}
 	/* Probes follow the new config; a probe equal to an old one keeps
 	 * its state, so an unchanged backend keeps its health. */
+	err = daemon_pin_arrays(d, conf, old_conf, &old_pin, &old_since);
+	if (err) {
+		conf_free(conf);
+		snprintf(msg, len, "reload: %s", strerror(-err));
+		d->reloads_failed++;
+		return err;
+	}
 	d->conf = conf;
 	d->nbe = conf_backend_count(conf);
 	err = daemon_probes(d, conf, NULL, &probe_of);
@@ -473,6 +669,11 @@ int daemon_reload(struct ferryd *d, char *msg, size_t len)
 		err = daemon_apply(d, conf, d->live, d->live->generation + 1);
 	if (err) {
 		/* The live generation stays; so do its config and probes. */
+		free(d->pin_node);
+		free(d->usable_since);
+		d->pin_node = old_pin;
+		d->usable_since = old_since;
+		d->npins = old_npins;
 		d->conf = old_conf;
 		d->nbe = old_nbe;
 		daemon_probes(d, old_conf, NULL, &probe_of);
@@ -482,6 +683,8 @@ int daemon_reload(struct ferryd *d, char *msg, size_t len)
 		return err;
 	}
 	conf_free(old_conf);
+	free(old_pin);
+	free(old_since);
 	d->reloads_ok++;
 	snprintf(msg, len, "generation %u", d->live->generation);
 	return 0;

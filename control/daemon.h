@@ -40,6 +40,11 @@ struct ferryd {
 	unsigned int *probe_of; /* per config backend: its probe */
 	struct admin_entry *admin;
 	unsigned int nadmin;
+	unsigned int npins; /* config pins, VIPs in order */
+	int *pin_node; /* per config pin: its current node, -1: none */
+	uint64_t *usable_since; /* per config backend: active or draining
+				 * since (ms), 0: not usable */
+	uint64_t pin_recheck_ms; /* a timed failback is due then */
 	bool dirty; /* health or admin changed: sync at the next tick */
 	bool stop;
 	bool adopted;
@@ -65,6 +70,11 @@ int daemon_reload(struct ferryd *d, char *msg, size_t len);
  * -ENOENT for an unknown node / VIP. */
 int daemon_admin(struct ferryd *d, const char *node, const char *vip,
 		 enum admin_state state);
+
+/* `ferryctl pin failback`: the pin of peer (text as in the config, or its
+ * /len form) on vip goes back to its first usable node. 1 if it moved,
+ * 0 if not, -ENOENT for an unknown VIP or peer. */
+int daemon_pin_failback(struct ferryd *d, const char *vip, const char *peer);
 
 /* Health or admin changed: a new plan, applied. 0 or -errno. */
 int daemon_sync(struct ferryd *d);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -52,7 +53,19 @@ struct engine {
 	__u32 seed; /* the loaded program's hash seed */
 	__u32 flow_buckets; /* buckets of the flows map */
 	struct ferry_bpf *skel; /* only when this process loaded it */
+	/* conntrack occupancy, counted every XDP_FLOWS_CACHE_MS at most */
+	__u64 flows_entries;
+	__u64 flows_at_ms;
+	__u32 flows_cursor; /* first bucket of the next window */
+	bool flows_counted;
 };
+
+/* Counting reads whole buckets of every CPU. Up to this many bytes it is
+ * exact; beyond, one window of buckets this large (moving on each time)
+ * is counted and scaled: flows spread evenly over buckets by hash. */
+#define XDP_FLOWS_SCAN_BYTES (32u << 20)
+#define XDP_FLOWS_CACHE_MS 5000
+#define XDP_FLOWS_BATCH 256
 
 static int xdp_path(const struct engine *e, const char *name, char *buf,
 		    size_t len)
@@ -137,7 +150,7 @@ static struct engine *xdp_new(const struct ferry_conf *conf)
 	e->ncpus = libbpf_num_possible_cpus();
 	e->vip_hi = FERRY_MAX_VIPS;
 	e->backend_hi = FERRY_MAX_BACKENDS;
-	e->pin_hi = 0; /* pins arrive with the RADIUS work */
+	e->pin_hi = FERRY_MAX_PINS; /* until a plan says how many */
 	e->seed = conf->dp.hash_seed;
 	return e;
 }
@@ -409,6 +422,38 @@ static bool xdp_plan_has_key(const struct plan *p, const struct lb_vip_key *k)
 	return false;
 }
 
+static bool xdp_plan_has_pin(const struct plan *p, const struct lb_pin_key *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->npins; i++)
+		if (!memcmp(&p->pins[i].key, k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+static int xdp_remove_stale_pins(struct engine *e, const struct plan *p)
+{
+	struct lb_pin_key key, next, *stale;
+	unsigned int n = 0, i;
+	void *prev = NULL;
+
+	stale = calloc(FERRY_MAX_PINS, sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	while (n < FERRY_MAX_PINS &&
+	       !bpf_map_get_next_key(e->fd[M_PINS], prev, &next)) {
+		if (!xdp_plan_has_pin(p, &next))
+			stale[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(e->fd[M_PINS], &stale[i]);
+	free(stale);
+	return 0;
+}
+
 /* After the flips: VIPs and backends that generation N no longer has. */
 static int xdp_remove_stale(struct engine *e, const struct plan *p)
 {
@@ -432,6 +477,8 @@ static int xdp_remove_stale(struct engine *e, const struct plan *p)
 	for (i = 0; i < n; i++)
 		bpf_map_delete_elem(e->fd[M_VIPS], &stale[i]);
 	free(stale);
+
+	err = xdp_remove_stale_pins(e, p);
 
 	memset(&none, 0, sizeof(none));
 	for (id = 0; id < FERRY_MAX_BACKENDS; id++) {
@@ -462,11 +509,20 @@ static int xdp_apply(struct engine *e, const struct plan *p)
 					BPF_ANY))
 			return -errno;
 	}
+	/* Pins before the VIPs that start consulting them. */
+	for (i = 0; i < p->npins; i++)
+		if (bpf_map_update_elem(e->fd[M_PINS], &p->pins[i].key,
+					&p->pins[i].pin, BPF_ANY))
+			return -errno;
 	for (i = 0; i < p->nvips; i++) {
 		err = xdp_apply_vip(e, &p->vips[i]);
 		if (err)
 			return err;
 	}
+	e->pin_hi = 0;
+	for (i = 0; i < p->npins; i++)
+		if (p->pins[i].pin.id >= e->pin_hi)
+			e->pin_hi = p->pins[i].pin.id + 1;
 	e->vip_hi = e->backend_hi = 0;
 	for (i = 0; i < p->nvips; i++)
 		if (p->vips[i].id >= e->vip_hi)
@@ -529,6 +585,106 @@ static int xdp_read_global(struct engine *e, struct engine_stats *s)
 	return 0;
 }
 
+static uint64_t xdp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Used slots of buckets [first, first + n) over every CPU, added to *used;
+ * batched reads (a bucket lookup per key where batches are refused). */
+static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const size_t per_key = sizeof(struct lb_flow_bucket) * (size_t)e->ncpus;
+	const __u32 ways = (1u << FERRY_FLOW_WAYS) - 1;
+	__u8 *buf = malloc(per_key * XDP_FLOWS_BATCH);
+	__u32 keys[XDP_FLOWS_BATCH], done = 0, prev, out, count, i;
+	bool batch = true;
+	int c, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (done < n) {
+		count = n - done < XDP_FLOWS_BATCH ? n - done : XDP_FLOWS_BATCH;
+		prev = first + done - 1;
+		if (batch) {
+			err = bpf_map_lookup_batch(e->fd[M_FLOWS],
+						   first + done ? &prev : NULL,
+						   &out, keys, buf, &count, &opts);
+			if (err && errno != ENOENT) {
+				if (done || (errno != EINVAL && errno != ENOTSUP &&
+					     errno != EOPNOTSUPP)) {
+					err = -errno;
+					break;
+				}
+				batch = false; /* an old kernel: key by key */
+				continue;
+			}
+			err = 0;
+		} else {
+			for (i = 0; i < count; i++) {
+				__u32 key = first + done + i;
+
+				if (bpf_map_lookup_elem(e->fd[M_FLOWS], &key,
+							buf + i * per_key)) {
+					err = -errno;
+					break;
+				}
+			}
+			if (err)
+				break;
+		}
+		for (i = 0; i < count; i++)
+			for (c = 0; c < e->ncpus; c++) {
+				const struct lb_flow_bucket *b =
+					(const void *)(buf + i * per_key +
+						       (size_t)c * sizeof(*b));
+
+				*used += (__u64)__builtin_popcount(b->used & ways);
+			}
+		if (!count)
+			break;
+		done += count;
+	}
+	free(buf);
+	return err;
+}
+
+/* Conntrack entries in use (cached a few seconds) and the capacity. */
+static void xdp_read_flows(struct engine *e, struct engine_stats *s)
+{
+	const __u64 bucket_bytes =
+		sizeof(struct lb_flow_bucket) * (__u64)e->ncpus;
+	__u64 window = XDP_FLOWS_SCAN_BYTES / bucket_bytes, used = 0, now;
+
+	s->flows_capacity =
+		(__u64)e->flow_buckets * FERRY_FLOW_WAYS * (__u64)e->ncpus;
+	if (!e->flow_buckets)
+		return;
+	now = xdp_now_ms();
+	if (e->flows_counted && now - e->flows_at_ms < XDP_FLOWS_CACHE_MS) {
+		s->flows_entries = e->flows_entries;
+		return;
+	}
+	if (window < 1)
+		window = 1;
+	if (window > e->flow_buckets)
+		window = e->flow_buckets;
+	if (e->flows_cursor + window > e->flow_buckets)
+		e->flows_cursor = 0;
+	if (!xdp_scan_flows(e, e->flows_cursor, (__u32)window, &used)) {
+		e->flows_entries = used * e->flow_buckets / window;
+		e->flows_at_ms = now;
+		e->flows_counted = true;
+		e->flows_cursor = (__u32)((e->flows_cursor + window) %
+					  e->flow_buckets);
+	}
+	s->flows_entries = e->flows_entries;
+}
+
 static int xdp_read_stats(struct engine *e, struct engine_stats *s)
 {
 	__u32 id;
@@ -562,6 +718,7 @@ static int xdp_read_stats(struct engine *e, struct engine_stats *s)
 		if (err)
 			return err;
 	}
+	xdp_read_flows(e, s);
 	return 0;
 }
 

@@ -54,6 +54,9 @@ static void help(FILE *out)
 		"  reload                           re-read the configuration file\n"
 		"  where SRC SPORT DST DPORT PROTO  where the dataplane sends that flow\n"
 		"                                   (same address family; PROTO tcp or udp)\n"
+		"  pins [VIP]                       pinned peers: nodes, target, why, counters\n"
+		"  pin failback VIP PEER            move a pinned peer back to its first\n"
+		"                                   usable node (failback = \"manual\")\n"
 		"  help                             this text\n"
 		"options:\n"
 		"  -s, --socket PATH  control socket (default: $FERRY_SOCKET, else %s)\n"
@@ -452,6 +455,38 @@ static void print_vips(struct json_object *o)
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "packets"));
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "bytes"));
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "new_flows"));
+	}
+	table_print(&t);
+}
+
+static void print_pins(struct json_object *o)
+{
+	static const char *const head[] = {
+		"VIP", "PEER", "NODES", "TARGET", "ACTION", "FAILBACK",
+		"PACKETS", "BYTES", "WHY",
+	};
+	struct table t = { .ncols = 9, .head = head, .align = "llllllrrl" };
+	struct json_object *arr = jarray(o, "pins"), *p, *nodes;
+	char list[256];
+	size_t i, n, used;
+
+	for (i = 0; i < jlen(arr); i++) {
+		p = json_object_array_get_idx(arr, i);
+		nodes = jarray(p, "nodes");
+		list[0] = 0;
+		for (n = 0, used = 0; n < jlen(nodes) && used < sizeof(list); n++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used,
+				"%s%s", n ? "," : "",
+				json_object_get_string(json_object_array_get_idx(nodes, n)));
+		table_add(&t, "%s", jstr(p, "vip"));
+		table_add(&t, "%s", jstr(p, "peer"));
+		table_add(&t, "%s", list);
+		table_add(&t, "%s", jget(p, "target") ? jstr(p, "target") : "-");
+		table_add(&t, "%s", jstr(p, "action"));
+		table_add(&t, "%s", jstr(p, "failback"));
+		table_add(&t, "%llu", (unsigned long long)ju64(p, "packets"));
+		table_add(&t, "%llu", (unsigned long long)ju64(p, "bytes"));
+		table_add(&t, "%s", jstr(p, "why"));
 	}
 	table_print(&t);
 }
@@ -951,6 +986,13 @@ static int run_one(const char *path, bool json, struct json_object *req,
 		printf("reloaded: generation %s\n", jstr(a.obj, "generation"));
 	} else if (!strcmp(cmd, "where")) {
 		print_where(a.obj);
+	} else if (!strcmp(cmd, "pins")) {
+		print_pins(a.obj);
+	} else if (!strcmp(cmd, "pin")) {
+		printf("pin %s on VIP %s: %s (generation %s)\n", node, vip,
+		       yes_no(a.obj, "moved")[0] == 'y' ? "back on its first usable node" :
+							 "already on its first usable node",
+		       jstr(a.obj, "generation"));
 	} else {
 		print_admin(cmd, a.obj, node, vip);
 	}
@@ -975,6 +1017,8 @@ static const struct {
 	{ "reload", 0, 0, "usage: ferryctl [-s SOCKET] [--json] reload" },
 	{ "where", 5, 5,
 	  "usage: ferryctl [-s SOCKET] [--json] where SRC SPORT DST DPORT PROTO" },
+	{ "pins", 0, 1, "usage: ferryctl [-s SOCKET] [--json] pins [VIP]" },
+	{ "pin", 3, 3, "usage: ferryctl [-s SOCKET] [--json] pin failback VIP PEER" },
 	{ "help", 0, 0, "usage: ferryctl help" },
 };
 
@@ -1045,7 +1089,27 @@ int main(int argc, char **argv)
 	}
 	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	rc = EXIT_OKAY;
-	if (!strcmp(cmd, "backends") && ca.npos == 1) {
+	if (!strcmp(cmd, "pin")) {
+		/* "pin failback VIP PEER" is the daemon's pin_failback. */
+		vip = ca.pos[1];
+		node = ca.pos[2]; /* the peer, for the message */
+		json_object_object_add(req, "cmd",
+				       json_object_new_string("pin_failback"));
+		if (strcmp(ca.pos[0], "failback"))
+			rc = usage_error(usage, "unknown pin action \"%s\"", ca.pos[0]);
+		else if (!valid_name(vip))
+			rc = usage_error(usage, "bad VIP name \"%s\"", vip);
+		else if (strlen(node) > 64 || strspn(node, "0123456789abcdefABCDEF.:/") != strlen(node))
+			rc = usage_error(usage, "PEER \"%s\" is not an address or prefix", node);
+		json_object_object_add(req, "vip", json_object_new_string(vip));
+		json_object_object_add(req, "peer", json_object_new_string(node));
+	} else if (!strcmp(cmd, "pins") && ca.npos == 1) {
+		if (!valid_name(ca.pos[0]))
+			rc = usage_error(usage, "bad VIP name \"%s\"", ca.pos[0]);
+		else
+			json_object_object_add(req, "vip",
+					       json_object_new_string(ca.pos[0]));
+	} else if (!strcmp(cmd, "backends") && ca.npos == 1) {
 		if (!valid_name(ca.pos[0]))
 			rc = usage_error(usage, "bad VIP name \"%s\"", ca.pos[0]);
 		else

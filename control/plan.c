@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -273,10 +274,85 @@ struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 	return plan_build_states(conf, prev, NULL, generation);
 }
 
-struct plan *plan_build_states(const struct ferry_conf *conf,
-			       const struct plan *prev, const __u8 *states,
-			       __u32 generation)
+/* Pin ids (pin_stats indexes) stay with (VIP name, peer) across plans. */
+static __u32 plan_pin_id(const struct plan *prev, const struct plan_pin *pp,
+			 unsigned char *used)
 {
+	unsigned int i;
+
+	for (i = 0; prev && i < prev->npins; i++)
+		if (!strcmp(prev->pins[i].vip, pp->vip) &&
+		    !strcmp(prev->pins[i].peer, pp->peer) &&
+		    !used[prev->pins[i].pin.id]) {
+			used[prev->pins[i].pin.id] = 1;
+			return prev->pins[i].pin.id;
+		}
+	return FERRY_NO_BACKEND;
+}
+
+static int plan_pins(const struct ferry_conf *conf, const struct plan *prev,
+		     const int *pin_nodes, struct plan *p)
+{
+	unsigned char *used = calloc(FERRY_MAX_PINS, 1);
+	unsigned int i, j, k = 0, n = 0;
+
+	for (i = 0; i < conf->nvips; i++)
+		n += conf->vips[i].npins;
+	p->pins = calloc(n ? n : 1, sizeof(*p->pins));
+	if (!used || !p->pins) {
+		free(used);
+		return -ENOMEM;
+	}
+	for (i = 0; i < conf->nvips; i++) {
+		const struct conf_vip *cv = &conf->vips[i];
+		const struct plan_vip *v = &p->vips[i];
+
+		if (cv->npins)
+			p->vips[i].flags |= LB_VIP_HAS_PINS;
+		for (j = 0; j < cv->npins; j++, k++) {
+			const struct conf_pin *cp = &cv->pins[j];
+			struct plan_pin *pp = &p->pins[k];
+			int node = pin_nodes ? pin_nodes[k] : 0;
+
+			snprintf(pp->vip, sizeof(pp->vip), "%s", cv->name);
+			conf_prefix_str(&cp->addr, cp->family, cp->plen,
+					pp->peer, sizeof(pp->peer));
+			pp->vip_id = v->id;
+			pp->conf_vip = i;
+			pp->conf_pin = j;
+			pp->key.prefixlen = 32 + cp->plen;
+			pp->key.vip_id = v->id;
+			pp->key.addr = cp->addr;
+			pp->target = node >= 0 ? (int)cp->backend[node] : -1;
+			if (pp->target >= 0) {
+				pp->pin.action = LB_PIN_FORWARD;
+				pp->pin.backend =
+					p->backends[v->first_backend + pp->target].id;
+			} else {
+				pp->pin.action = cp->all_down == PIN_ALL_DOWN_HOLD ?
+							 LB_PIN_HOLD :
+							 LB_PIN_REHASH;
+				pp->pin.backend = FERRY_NO_BACKEND;
+			}
+			pp->pin.id = plan_pin_id(prev, pp, used);
+		}
+	}
+	p->npins = k;
+	for (k = 0; k < p->npins; k++) {
+		if (p->pins[k].pin.id != FERRY_NO_BACKEND)
+			continue;
+		p->pins[k].pin.id = plan_free_id(used, FERRY_MAX_PINS);
+		used[p->pins[k].pin.id] = 1;
+	}
+	free(used);
+	return 0;
+}
+
+struct plan *plan_build_states(const struct ferry_conf *conf,
+			       const struct plan *prev,
+			       const struct plan_input *in, __u32 generation)
+{
+	const __u8 *states = in ? in->states : NULL;
 	struct plan *p = calloc(1, sizeof(*p));
 	unsigned int i, j, k = 0;
 	int err = -ENOMEM;
@@ -320,6 +396,9 @@ struct plan *plan_build_states(const struct ferry_conf *conf,
 					  states ? states[k] : LB_BE_ACTIVE,
 					  &p->backends[k]);
 	}
+	err = plan_pins(conf, prev, in ? in->pin_nodes : NULL, p);
+	if (err)
+		goto fail;
 	plan_frag_keys(p);
 	for (i = 0; i < p->nvips; i++) {
 		err = plan_ring(p, prev, &p->vips[i]);
@@ -343,6 +422,7 @@ void plan_free(struct plan *p)
 		free(p->vips[i].ring);
 	free(p->vips);
 	free(p->backends);
+	free(p->pins);
 	free(p);
 }
 
@@ -352,6 +432,16 @@ const struct plan_vip *plan_vip_by_id(const struct plan *p, __u32 id)
 
 	for (i = 0; i < p->nvips; i++)
 		if (p->vips[i].id == id)
+			return &p->vips[i];
+	return NULL;
+}
+
+const struct plan_vip *plan_vip_by_name(const struct plan *p, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nvips; i++)
+		if (!strcmp(p->vips[i].name, name))
 			return &p->vips[i];
 	return NULL;
 }

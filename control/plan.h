@@ -34,6 +34,25 @@ struct plan_vip {
 	__u32 nbackends;
 };
 
+struct plan_pin {
+	char vip[CONF_NAME_MAX];
+	char peer[64]; /* "10.0.0.0/24" */
+	__u32 vip_id;
+	struct lb_pin_key key;
+	struct lb_pin pin; /* backend id, pin id, action */
+	int target; /* index into the VIP's backends, -1: none */
+	unsigned int conf_vip, conf_pin; /* where it came from */
+};
+
+/* What the daemon decides besides the config: per config backend its
+ * state, per config pin (VIPs in order, their pins in order) its node
+ * (index into the pin's nodes, -1: none usable). NULL: all active, every
+ * pin on its first node. */
+struct plan_input {
+	const __u8 *states;
+	const int *pin_nodes;
+};
+
 struct plan {
 	__u32 generation;
 	__u32 hash_seed;
@@ -42,20 +61,22 @@ struct plan {
 	unsigned int nvips;
 	struct plan_backend *backends;
 	unsigned int nbackends;
+	struct plan_pin *pins;
+	unsigned int npins;
 };
 
 /* NULL with errno set on failure. prev (may be NULL) keeps ids and
  * cookies stable and lends its rings where nothing they depend on changed.
- * states: one enum lb_backend_state per config backend, VIPs in order and
- * their backends in order; NULL: all active. */
+ * in: backend states and pin nodes (struct plan_input); NULL: defaults. */
 struct plan *plan_build_states(const struct ferry_conf *conf,
-			       const struct plan *prev, const __u8 *states,
-			       __u32 generation);
+			       const struct plan *prev,
+			       const struct plan_input *in, __u32 generation);
 struct plan *plan_build(const struct ferry_conf *conf, const struct plan *prev,
 			__u32 generation);
 void plan_free(struct plan *p);
 
 const struct plan_vip *plan_vip_by_id(const struct plan *p, __u32 id);
+const struct plan_vip *plan_vip_by_name(const struct plan *p, const char *name);
 const struct plan_backend *plan_backend_by_id(const struct plan *p, __u32 id);
 
 #endif /* FERRY_CONTROL_PLAN_H */
