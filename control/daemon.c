@@ -277,6 +277,8 @@ static int daemon_apply(struct ferryd *d, struct ferry_conf *conf,
 	 * caller's snapshot): the new plan replaces the live one. */
 	plan_free(d->live);
 	d->live = p;
+	if (d->on_apply)
+		d->on_apply(d);
 	return 0;
 }
 

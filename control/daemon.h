@@ -53,6 +53,9 @@ struct ferryd {
 	__u64 syncs_failed;
 	struct ctlsock *ctl; /* control socket, owned by the top level */
 	void (*on_tick)(struct ferryd *d, uint64_t now_ms);
+	/* After every applied generation (first start, sync, reload). */
+	void (*on_apply)(struct ferryd *d);
+	void *announce; /* route announcements, owned by the top level */
 };
 
 /* Opens the engine (adopting a running dataplane and its states), starts

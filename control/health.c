@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* control/health.c: the probe state machine (due -> connecting -> waiting -> done), rise/fall accounting, and the tcp and http kinds. */
+/* control/health.c: the probe state machine (due -> connecting -> waiting -> done; a connect that completes at once, as UDP's does, goes straight to waiting), rise/fall accounting, and the tcp, http and radius kinds. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,7 +10,12 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/rand.h>
 #include "health.h"
+#include "radius.h"
+
+_Static_assert(HEALTH_SECRET_MAX == RADIUS_SECRET_MAX,
+	       "the configured secret must fit the RADIUS code");
 
 enum probe_state { P_IDLE, P_CONNECTING, P_WAITING };
 
@@ -25,11 +30,18 @@ struct probe {
 	__u32 ok_run, fail_run; /* consecutive results */
 	size_t got;
 	char buf[64];
+	/* Why the running probe failed, published as info.last_error when it
+	 * ends (which so keeps the previous result's while one runs). */
+	char err[sizeof(((struct health_probe_info *)0)->last_error)];
+	__u8 rad_id; /* radius: the request's identifier and authenticator */
+	__u8 rad_auth[RADIUS_AUTH_LEN];
 };
 
-/* What one kind of probe does once connected (connect-less kinds later). */
+/* What one kind of probe does once connected. A SOCK_DGRAM kind's
+ * connect() completes at once: its connected() runs straight away (it sends
+ * the request) and the probe waits for EPOLLIN. */
 struct health_kind {
-	int sock_type;
+	int sock_type; /* SOCK_STREAM or SOCK_DGRAM */
 	/* 1: success already; 0: wait for EPOLLIN; < 0: failure. */
 	int (*connected)(struct health *h, struct probe *p);
 	/* 1: success; 0: need more; < 0: failure. */
@@ -91,16 +103,75 @@ static int http_readable(struct health *h, struct probe *p)
 	if (sscanf(p->buf, "HTTP/1.%*1[01] %3u", &code) != 1)
 		return -EPROTO;
 	if (code != p->def.spec.expect) {
-		snprintf(p->info.last_error, sizeof(p->info.last_error),
-			 "status %u", code);
+		snprintf(p->err, sizeof(p->err), "status %u", code);
 		return -EBADMSG;
 	}
 	return 1;
 }
 
+/* radius: Status-Server (RFC 5997) with a random Request Authenticator and
+ * identifier, a Message-Authenticator and NAS-Identifier "ferryd". */
+static int radius_connected(struct health *h, struct probe *p)
+{
+	uint8_t pkt[RADIUS_HDR_LEN + 64];
+	uint8_t rnd[1 + RADIUS_AUTH_LEN];
+	ssize_t sent;
+	int len;
+
+	(void)h;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		snprintf(p->err, sizeof(p->err), "no random bytes");
+		return -EIO;
+	}
+	p->rad_id = rnd[0];
+	memcpy(p->rad_auth, rnd + 1, RADIUS_AUTH_LEN);
+	len = radius_status_server(pkt, sizeof(pkt), p->rad_id, p->rad_auth,
+				   "ferryd", p->def.spec.secret,
+				   strlen(p->def.spec.secret));
+	if (len < 0)
+		return len;
+	/* ECONNREFUSED here: an ICMP port unreachable already came back. */
+	sent = send(p->fd, pkt, (size_t)len, MSG_NOSIGNAL);
+	if (sent < 0)
+		return -errno;
+	return sent == len ? 0 : -EIO;
+}
+
+/* One datagram: the reply, verified; anything else is a failure. ICMP
+ * port unreachable surfaces here as ECONNREFUSED. */
+static int radius_readable(struct health *h, struct probe *p)
+{
+	uint8_t pkt[RADIUS_PACKET_MAX];
+	uint8_t want = p->def.spec.radius_acct ? RADIUS_ACCOUNTING_RESPONSE :
+						 RADIUS_ACCESS_ACCEPT;
+	uint8_t code = 0;
+	enum radius_result res;
+	ssize_t r;
+
+	(void)h;
+	r = recv(p->fd, pkt, sizeof(pkt), MSG_TRUNC);
+	if (r < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	if ((size_t)r > sizeof(pkt)) {
+		snprintf(p->err, sizeof(p->err), "reply of %zd octets", r);
+		return -EMSGSIZE;
+	}
+	res = radius_verify_reply(pkt, (size_t)r, p->rad_id, p->rad_auth, want,
+				  p->def.spec.secret,
+				  strlen(p->def.spec.secret), &code);
+	if (res == RADIUS_OK)
+		return 1;
+	if (res == RADIUS_ERR_CODE)
+		snprintf(p->err, sizeof(p->err), "code %u", code);
+	else
+		snprintf(p->err, sizeof(p->err), "%s", radius_result_str(res));
+	return -EBADMSG;
+}
+
 static const struct health_kind kinds[HEALTH_TYPE_MAX] = {
 	[HEALTH_TCP] = { SOCK_STREAM, tcp_connected, NULL },
 	[HEALTH_HTTP] = { SOCK_STREAM, http_connected, http_readable },
+	[HEALTH_RADIUS] = { SOCK_DGRAM, radius_connected, radius_readable },
 };
 
 static void probe_close(struct health *h, struct probe *p)
@@ -136,7 +207,10 @@ static void probe_done(struct health *h, struct probe *p, int result)
 		p->info.failed++;
 		p->fail_run++;
 		p->ok_run = 0;
-		if (!p->info.last_error[0])
+		if (p->err[0])
+			snprintf(p->info.last_error, sizeof(p->info.last_error),
+				 "%s", p->err);
+		else
 			snprintf(p->info.last_error, sizeof(p->info.last_error),
 				 "%s", strerror(-result));
 		if (p->info.up && p->fail_run >= p->def.spec.fall)
@@ -208,7 +282,7 @@ static void probe_start(struct health *h, struct probe *p, uint64_t now)
 	p->started = now;
 	p->deadline = now + p->def.spec.timeout_ms;
 	p->next_due = now + p->def.spec.interval_ms;
-	p->info.last_error[0] = 0;
+	p->err[0] = 0;
 	p->fd = socket(ss.ss_family, k->sock_type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0);
 	if (p->fd < 0) {
@@ -220,11 +294,19 @@ static void probe_start(struct health *h, struct probe *p, uint64_t now)
 		probe_done(h, p, -errno);
 		return;
 	}
-	if (loop_add(h->loop, p->fd, EPOLLOUT, probe_cb, p)) {
+	if (loop_add(h->loop, p->fd, r ? EPOLLOUT : EPOLLIN, probe_cb, p)) {
 		probe_done(h, p, -ENOMEM);
 		return;
 	}
-	p->state = P_CONNECTING;
+	if (r) {
+		p->state = P_CONNECTING;
+		return;
+	}
+	/* Connected at once (UDP): send the request, wait for the answer. */
+	p->state = P_WAITING;
+	r = k->connected(h, p);
+	if (r != 0)
+		probe_done(h, p, r);
 }
 
 void health_tick(struct health *h, uint64_t now)
@@ -237,8 +319,7 @@ void health_tick(struct health *h, uint64_t now)
 		if (p->def.spec.type == HEALTH_NONE || p->paused)
 			continue;
 		if (p->state != P_IDLE && now >= p->deadline) {
-			snprintf(p->info.last_error, sizeof(p->info.last_error),
-				 "timeout");
+			snprintf(p->err, sizeof(p->err), "timeout");
 			probe_done(h, p, -ETIMEDOUT);
 		}
 		if (p->state == P_IDLE && now >= p->next_due)

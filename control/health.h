@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* control/health.h: non-blocking health probes (tcp, http; radius joins through the same kind table) with interval, timeout, rise and fall; reports changes only. */
+/* control/health.h: non-blocking health probes (tcp, http, radius Status-Server over UDP) with interval, timeout, rise and fall; reports changes only. */
 #ifndef FERRY_CONTROL_HEALTH_H
 #define FERRY_CONTROL_HEALTH_H
 
@@ -12,9 +12,13 @@ enum health_type {
 	HEALTH_NONE = 0, /* no probe: always up */
 	HEALTH_TCP, /* connect() succeeds */
 	HEALTH_HTTP, /* GET path answers with the expected status */
+	HEALTH_RADIUS, /* Status-Server (RFC 5997) gets an authentic answer */
 	HEALTH_TYPE_MAX
 };
 
+#define HEALTH_SECRET_MAX 128 /* radius shared secret, octets */
+
+/* Compared with memcmp (probe sharing, reload): zero it before filling. */
 struct health_spec {
 	enum health_type type;
 	__u16 port; /* host order */
@@ -25,6 +29,8 @@ struct health_spec {
 	char path[128]; /* http */
 	char host[64]; /* http Host:, empty: the node's address */
 	__u16 expect; /* http status */
+	bool radius_acct; /* radius: accounting port (Accounting-Response) */
+	char secret[HEALTH_SECRET_MAX + 1]; /* radius shared secret */
 };
 
 struct health_probe_def {

@@ -6,8 +6,72 @@ PACKAGES=(
 	build-essential clang llvm meson ninja-build pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libconfig-dev libjemalloc-dev
 	libcmocka-dev libclang-rt-14-dev libjson-c-dev libsystemd-dev
+	libssl-dev
+	libmicrohttpd-dev
 	iproute2 ethtool python3 iputils-ping procps
+	freeradius freeradius-utils
+	prometheus
 )
+
+# FreeRADIUS is for the radius lab test, which runs its own in a namespace.
+# The package enables (and, where policy allows, starts) a system service on
+# 1812/1813: stop and disable it, on every run (idempotent).
+freeradius_service_off() {
+	local root=()
+	[ "$(dpkg-query -W -f='${db:Status-Status}' freeradius 2>/dev/null || true)" = installed ] ||
+		return 0
+	[ "$(id -u)" -eq 0 ] || root=(sudo -n)
+	if [ -d /run/systemd/system ]; then
+		if systemctl is-active --quiet freeradius.service ||
+			systemctl is-enabled --quiet freeradius.service 2>/dev/null; then
+			echo "deps: stopping and disabling the freeradius system service"
+			"${root[@]}" systemctl disable --now freeradius.service >/dev/null 2>&1 || true
+		fi
+		return 0
+	fi
+	# No systemd running (a container): the init script, its rc links, and
+	# the unit's link for a later boot under systemd.
+	if /etc/init.d/freeradius status >/dev/null 2>&1; then
+		echo "deps: stopping the freeradius system service"
+		"${root[@]}" /etc/init.d/freeradius stop >/dev/null 2>&1 || true
+	fi
+	if compgen -G '/etc/rc[2-5].d/S*freeradius' >/dev/null; then
+		echo "deps: disabling the freeradius system service"
+		"${root[@]}" update-rc.d freeradius disable >/dev/null 2>&1 || true
+	fi
+	if [ -L /etc/systemd/system/multi-user.target.wants/freeradius.service ]; then
+		"${root[@]}" rm -f /etc/systemd/system/multi-user.target.wants/freeradius.service || true
+	fi
+}
+
+# Prometheus is for the metrics lab test (promtool, and a server it runs in
+# the lab's namespace). The package enables (and, where policy allows,
+# starts) a system service on :9090: stop and disable it, on every run.
+prometheus_service_off() {
+	local root=()
+	[ "$(dpkg-query -W -f='${db:Status-Status}' prometheus 2>/dev/null || true)" = installed ] ||
+		return 0
+	[ "$(id -u)" -eq 0 ] || root=(sudo -n)
+	if [ -d /run/systemd/system ]; then
+		if systemctl is-active --quiet prometheus.service ||
+			systemctl is-enabled --quiet prometheus.service 2>/dev/null; then
+			echo "deps: stopping and disabling the prometheus system service"
+			"${root[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+		fi
+		return 0
+	fi
+	if [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
+		echo "deps: stopping the prometheus system service"
+		"${root[@]}" /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+	fi
+	if compgen -G '/etc/rc[2-5].d/S*prometheus' >/dev/null; then
+		echo "deps: disabling the prometheus system service"
+		"${root[@]}" update-rc.d prometheus disable >/dev/null 2>&1 || true
+	fi
+	if [ -L /etc/systemd/system/multi-user.target.wants/prometheus.service ]; then
+		"${root[@]}" rm -f /etc/systemd/system/multi-user.target.wants/prometheus.service || true
+	fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -17,6 +81,8 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#PACKAGES[@]} packages installed"
+	freeradius_service_off
+	prometheus_service_off
 	exit 0
 fi
 
@@ -33,3 +99,6 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+freeradius_service_off
+prometheus_service_off

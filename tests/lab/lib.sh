@@ -21,11 +21,15 @@
 #   PYTHON             python3 interpreter (default python3)
 #   LAB_HEALTH         (set by a test) extra health settings for both VIPs,
 #                      e.g. "interval = 200; timeout = 100; rise = 2; fall = 2;"
+#   LAB_TCP_BACKENDS   (set by a test) lab-tcp's backends as lab_write_conf
+#   LAB_UDP_BACKENDS   writes them: backend numbers, "I" or "I:WEIGHT", space
+#                      separated (default: every backend, weight 1)
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_DIR=$LAB_ROOT/tests/lab
 FERRY_BUILD=$(cd "$LAB_ROOT" && realpath -m "${FERRY_BUILD:-build}")
 FERRYD=$FERRY_BUILD/control/ferryd
+FERRYCTL=$FERRY_BUILD/control/ferryctl
 PYTHON=${PYTHON:-python3}
 
 LAB_PREFIX=${FERRY_LAB_PREFIX:-fl$$}
@@ -34,6 +38,9 @@ LAB_BPFFS=$LAB_RUN/bpf
 LAB_CONF=$LAB_RUN/ferry.conf
 LAB_LOGS=$LAB_RUN/logs
 LAB_FERRYD_LOG=$LAB_LOGS/ferryd.log
+# ferryd's control socket: per run (not ferryd's default, shared by parallel
+# runs), and not on the bpffs (no unix socket can be created there).
+LAB_SOCK=$LAB_RUN/ctl/ferryd.sock
 
 NS_R=$LAB_PREFIX-r
 NS_F=$LAB_PREFIX-f
@@ -68,6 +75,7 @@ LAB_PASS=0
 LAB_FAIL=0
 LAB_UP=0
 LAB_WATCHDOG=
+LAB_AT_TEARDOWN=() # commands (strings) lab_teardown evaluates first
 
 # ---- messages, checks --------------------------------------------------
 lab_log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -163,6 +171,10 @@ lab_require_ferryd() {
 	[ -x "$FERRYD" ] || fail "$FERRYD missing: build first (ninja -C $FERRY_BUILD)"
 }
 
+lab_require_ferryctl() {
+	[ -x "$FERRYCTL" ] || fail "$FERRYCTL missing: build first (ninja -C $FERRY_BUILD)"
+}
+
 # ---- teardown -------------------------------------------------------------
 lab_namespaces_of() { # PREFIX: this prefix's namespaces that exist
 	ip netns list 2>/dev/null | awk '{print $1}' |
@@ -208,6 +220,8 @@ lab_teardown() {
 	trap - EXIT INT TERM ERR
 	set +e
 	[ -z "$LAB_WATCHDOG" ] || kill "$LAB_WATCHDOG" 2>/dev/null
+	local hook
+	for hook in "${LAB_AT_TEARDOWN[@]}"; do eval "$hook"; done
 	if [ "$LAB_UP" -eq 1 ]; then
 		lab_log "tearing down $LAB_PREFIX"
 		lab_stop_ferryd
@@ -234,6 +248,10 @@ lab_teardown() {
 	lab_destroy "$LAB_PREFIX"
 	exit "$rc"
 }
+
+# lab_at_teardown CMD: evaluate CMD (a string) when the run ends, before
+# ferryd is stopped and detached (e.g. put a good config back).
+lab_at_teardown() { LAB_AT_TEARDOWN+=("$1"); }
 
 # lab_trap [SECONDS]: install the teardown trap and a watchdog that ends
 # the run after SECONDS (default 150).
@@ -315,21 +333,7 @@ lab_up() {
 	done
 
 	# backends: VIP on lo, Ferry's decap program on eth0
-	for i in $(seq 1 $LAB_NBACKENDS); do
-		ns=${NS_B[$((i - 1))]}
-		lab_ns_base "$ns"
-		veth_into "$NS_R" "b$i" "$ns"
-		ip -n "$NS_R" link set dev "b$i" mtu $LAB_MTU master brb up
-		ip -n "$ns" link set dev eth0 mtu $LAB_MTU up
-		ip -n "$ns" addr add "$(backend_addr "$i")/24" dev eth0
-		ip -n "$ns" addr add $VIP/32 dev lo
-		ip -n "$ns" route add default via 10.77.3.1
-		nsysctl "$ns" net.ipv4.conf.eth0.rp_filter 0
-		nsysctl "$ns" net.ipv4.conf.lo.rp_filter 0
-		nsysctl "$ns" net.ipv4.conf.eth0.accept_local 1
-		ip -n "$ns" link set dev eth0 xdp obj "$FERRY_BUILD/bpf/decap.bpf.o" sec xdp ||
-			fail "cannot attach decap.bpf.o in $ns"
-	done
+	for i in $(seq 1 $LAB_NBACKENDS); do lab_backend_ns "$i"; done
 	ip -n "$NS_R" link set dev brb mtu $LAB_MTU
 	ip -n "$NS_R" link set dev brc up
 	ip -n "$NS_R" link set dev brb up
@@ -337,6 +341,37 @@ lab_up() {
 	wait_for 10 "router reaches every client, backend and Ferry" lab_ping_all ||
 		fail "lab links do not come up (ping from the router)"
 	lab_log "topology $LAB_PREFIX up"
+}
+
+# lab_backend_ns I: backend I's namespace, wired to the router's brb.
+lab_backend_ns() {
+	local i=$1 ns=${NS_B[$(($1 - 1))]}
+	lab_ns_base "$ns"
+	veth_into "$NS_R" "b$i" "$ns"
+	ip -n "$NS_R" link set dev "b$i" mtu $LAB_MTU master brb up
+	ip -n "$ns" link set dev eth0 mtu $LAB_MTU up
+	ip -n "$ns" addr add "$(backend_addr "$i")/24" dev eth0
+	ip -n "$ns" addr add $VIP/32 dev lo
+	ip -n "$ns" route add default via 10.77.3.1
+	nsysctl "$ns" net.ipv4.conf.eth0.rp_filter 0
+	nsysctl "$ns" net.ipv4.conf.lo.rp_filter 0
+	nsysctl "$ns" net.ipv4.conf.eth0.accept_local 1
+	ip -n "$ns" link set dev eth0 xdp obj "$FERRY_BUILD/bpf/decap.bpf.o" sec xdp ||
+		fail "cannot attach decap.bpf.o in $ns"
+}
+
+# lab_add_backend: one more backend namespace (number LAB_NBACKENDS + 1)
+# in the running lab; from then on LAB_NBACKENDS counts it, so the next
+# lab_write_conf lists it as a node (and, by default, in both VIPs). Its
+# server is not started (lab_start_backend).
+lab_add_backend() {
+	local i=$((LAB_NBACKENDS + 1))
+	NS_B+=("$LAB_PREFIX-b$i")
+	LAB_NBACKENDS=$i
+	lab_backend_ns "$i"
+	wait_for 10 "router reaches backend $i" nsx "$NS_R" ping -c1 -W1 -q "$(backend_addr "$i")" ||
+		fail "backend $i's link does not come up"
+	lab_log "backend $i ($(backend_name "$i"), ${NS_B[-1]}) added"
 }
 
 lab_ping_all() {
@@ -408,16 +443,49 @@ lab_clients() {
 	for i in "${pids[@]}"; do wait "$i" || true; done
 }
 
+# lab_clients_bg DIR TAG ARGS...: lab_clients in the background ("{c}" in
+# ARGS becomes the client's number, e.g. for --ready files); their pids in
+# LAB_BG_CLIENTS until lab_clients_wait.
+LAB_BG_CLIENTS=()
+lab_clients_bg() {
+	local dir=$1 tag=$2 i
+	shift 2
+	for i in $(seq 1 $LAB_NCLIENTS); do
+		nsx "${NS_C[$((i - 1))]}" timeout 80 "$PYTHON" "$LAB_DIR/lbclient.py" "${@//\{c\}/$i}" \
+			>"$dir/$tag-c$i.json" 2>>"$LAB_LOGS/client-$tag.err" &
+		LAB_BG_CLIENTS+=($!)
+		LAB_PIDS+=($!)
+	done
+}
+
+lab_clients_wait() { # wait for every lab_clients_bg client
+	local p
+	for p in "${LAB_BG_CLIENTS[@]}"; do wait "$p" || true; done
+	LAB_BG_CLIENTS=()
+}
+
 backend_logs() { # paths of the backends' request logs
 	local i
 	for i in $(seq 1 $LAB_NBACKENDS); do echo "$LAB_LOGS/$(backend_name "$i").log"; done
 }
 
 # ---- ferryd -----------------------------------------------------------------
+# lab_backends_list SPEC: a VIP's backends list (lines of the config) from
+# SPEC, "I" or "I:WEIGHT" words; every backend when SPEC is empty.
+lab_backends_list() {
+	local spec=${1:-$(seq 1 $LAB_NBACKENDS)} w
+	for w in $spec; do
+		case $w in
+		*:*) printf '      { node = "%s"; weight = %s; },\n' "$(backend_name "${w%%:*}")" "${w#*:}" ;;
+		*) printf '      { node = "%s"; },\n' "$(backend_name "$w")" ;;
+		esac
+	done | sed '$ s/,$//'
+}
+
 lab_write_conf() {
-	local i names=() be
-	for i in $(seq 1 $LAB_NBACKENDS); do names+=("$(backend_name "$i")"); done
-	be=$(printf '      { node = "%s"; },\n' "${names[@]}" | sed '$ s/,$//')
+	local i be ube
+	be=$(lab_backends_list "${LAB_TCP_BACKENDS:-}")
+	ube=$(lab_backends_list "${LAB_UDP_BACKENDS:-}")
 	local tcp_health=""
 	[ -z "${LAB_HEALTH:-}" ] ||
 		tcp_health=$'\n'"    health = { type = \"tcp\"; $LAB_HEALTH };"
@@ -432,6 +500,10 @@ dataplane = {
   next_hop_mac = "$ROUTER_F_MAC";
   encap_source_v4 = "$FERRY_ADDR";
   mtu = $LAB_MTU;
+};
+
+control = {
+  socket = "$LAB_SOCK";
 };
 
 nodes = (
@@ -461,7 +533,7 @@ $be
     protocol = "udp";
     health = { type = "tcp"; port = $VIP_TCP_PORT;${LAB_HEALTH:+ $LAB_HEALTH} };  # a UDP service: probe its TCP side
     backends = (
-$be
+$ube
     );
   }
 );
@@ -547,7 +619,121 @@ lab_stop_ferryd() {
 	FERRYD_PID=
 }
 
+# lab_ctl ARGS...: ferryctl on the lab's control socket (bounded).
+lab_ctl() {
+	timeout 15 "$FERRYCTL" -s "$LAB_SOCK" "$@"
+}
+
+# lab_ctl_field PATH ARGS...: one value of `ferryctl --json ARGS`'s answer
+# (PATH as lbcheck.py field reads it, e.g. 'backends[node=b1].state').
+lab_ctl_field() {
+	local path=$1 out
+	shift
+	out=$(lab_ctl --json "$@") || return 1
+	printf '%s\n' "$out" | "$PYTHON" "$LAB_DIR/lbcheck.py" field "$path"
+}
+
+# lab_now: the time as Unix seconds with a fraction (what lbclient.py records).
+lab_now() { date +%s.%N; }
+
+# lab_calc EXPR: awk arithmetic on decimals (times), 3 decimals out.
+lab_calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+
+# lab_sleep_until T: sleep until the Unix time T (no-op once past).
+lab_sleep_until() {
+	local d
+	d=$(lab_calc "$1 - $(lab_now)")
+	case $d in -*) return 0 ;; esac
+	sleep "$d"
+}
+
 # ferryd_detach: ferryd --detach (program and pins removed).
 ferryd_detach() {
 	timeout 15 ip netns exec "$NS_F" "$FERRYD" -c "$LAB_CONF" --detach
+}
+
+# lab_conf_add_vips TEXT: append VIP groups (TEXT, libconfig, without a
+# leading comma) to the vips list of the config lab_write_conf wrote.
+lab_conf_add_vips() {
+	local body
+	[ "$(tail -n 1 "$LAB_CONF")" = ");" ] ||
+		fail "lab_conf_add_vips: $LAB_CONF does not end with the vips list"
+	body=$(sed '$d' "$LAB_CONF")
+	printf '%s,\n%s\n);\n' "$body" "$1" >"$LAB_CONF"
+}
+
+# ---- FreeRADIUS (radius health checks) --------------------------------------
+LAB_FREERADIUS_ETC=${LAB_FREERADIUS_ETC:-/etc/freeradius/3.0}
+LAB_FREERADIUS_PID=() # backend i's FreeRADIUS (index 1..)
+
+lab_require_freeradius() {
+	local t
+	for t in freeradius radclient; do
+		command -v "$t" >/dev/null 2>&1 || fail "'$t' not found: run tests/deps.sh"
+	done
+	[ -f "$LAB_FREERADIUS_ETC/radiusd.conf" ] ||
+		fail "$LAB_FREERADIUS_ETC/radiusd.conf missing: run tests/deps.sh"
+}
+
+# lab_freeradius_conf DIR SECRET: a private FreeRADIUS configuration in DIR,
+# a copy of the package's: Status-Server answered (status_server = yes) on
+# 1812 (auth) and 1813 (acct) of every address, clients Ferry's address and
+# localhost with the shared secret SECRET, run and log files under DIR, runs
+# as root (no switch to freerad).
+lab_freeradius_conf() {
+	local dir=$1 secret=$2
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -a "$LAB_FREERADIUS_ETC/." "$dir/"
+	mkdir -p "$dir/log" "$dir/run"
+	sed -i -e "s|^raddbdir = .*|raddbdir = $dir|" \
+		-e "s|^logdir = .*|logdir = $dir/log|" \
+		-e "s|^run_dir = .*|run_dir = $dir/run|" \
+		-e 's/^\(\s*\)\(user\|group\) = freerad/\1#\2 = freerad/' \
+		-e 's/^\(\s*\)status_server = .*/\1status_server = yes/' \
+		"$dir/radiusd.conf"
+	if ! grep -q "^raddbdir = $dir\$" "$dir/radiusd.conf" ||
+		! grep -q '^\s*status_server = yes' "$dir/radiusd.conf"; then
+		fail "cannot edit $dir/radiusd.conf (package layout changed?)"
+	fi
+	cat >"$dir/clients.conf" <<EOC
+# clients of the lab's FreeRADIUS (written by tests/lab/lib.sh)
+client ferry {
+	ipaddr = $FERRY_ADDR
+	secret = "$secret"
+	require_message_authenticator = yes
+}
+client localhost {
+	ipaddr = 127.0.0.1
+	secret = "$secret"
+}
+EOC
+}
+
+# lab_freeradius_status I PORT SECRET: one Status-Server from inside backend
+# I to its FreeRADIUS (radclient, via localhost); 0 when answered.
+lab_freeradius_status() {
+	echo "Message-Authenticator = 0x00" |
+		nsx "${NS_B[$(($1 - 1))]}" timeout 5 radclient -q -r 1 -t 1 "127.0.0.1:$2" status "$3"
+}
+
+# lab_start_freeradius I DIR: FreeRADIUS with the configuration in DIR on
+# backend I, in the foreground with its debug log (-X) appended to
+# $LAB_LOGS/freeradius-<name>.log; waits until it answers Status-Server.
+lab_start_freeradius() {
+	local i=$1 dir=$2 secret
+	lab_bg "${NS_B[$((i - 1))]}" "freeradius-$(backend_name "$i").log" freeradius -X -d "$dir"
+	LAB_FREERADIUS_PID[i]=${LAB_PIDS[-1]}
+	secret=$(sed -n 's/^\s*secret = "\(.*\)"$/\1/p' "$dir/clients.conf" | head -n 1)
+	wait_for 20 "FreeRADIUS on backend $i answers Status-Server" \
+		lab_freeradius_status "$i" 1812 "$secret" ||
+		fail "FreeRADIUS on backend $i does not answer: $(tail -n 5 "$LAB_LOGS/freeradius-$(backend_name "$i").log" | tr '\n' ' ')"
+}
+
+# lab_stop_freeradius I: stop backend I's FreeRADIUS.
+lab_stop_freeradius() {
+	[ -n "${LAB_FREERADIUS_PID[$1]:-}" ] || return 0
+	lab_kill_pids "${LAB_FREERADIUS_PID[$1]}"
+	wait "${LAB_FREERADIUS_PID[$1]}" 2>/dev/null || true
+	LAB_FREERADIUS_PID[$1]=
 }

@@ -102,6 +102,91 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("port = 80;", "port = 70000;", "out of range [0, 65535]");
 }
 
+/* good with the radius VIP's health replaced by text; loads or fails. */
+static struct ferry_conf *load_radius_health(const char *health)
+{
+	char text[4096], err[512] = "";
+	const char *from = "health = { type = \"none\"; }";
+	const char *at = strstr(good, from);
+	struct ferry_conf *c;
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good), good, health,
+		 at + strlen(from));
+	c = conf_load_string(text, "t.conf", err, sizeof(err));
+	if (!c)
+		fail_msg("'%s' refused: %s", health, err);
+	return c;
+}
+
+static void test_radius_health(void **state)
+{
+	struct ferry_conf *c;
+	char secret[140];
+
+	(void)state;
+	/* Defaults: auth, port 1812, whatever the VIP's port. */
+	c = load_radius_health("health = { type = \"radius\"; secret = \"s3cret\"; }");
+	assert_int_equal(c->vips[1].health.type, HEALTH_RADIUS);
+	assert_int_equal(c->vips[1].health.port, 1812);
+	assert_false(c->vips[1].health.radius_acct);
+	assert_string_equal(c->vips[1].health.secret, "s3cret");
+	conf_free(c);
+	c = load_radius_health("health = { type = \"radius\"; radius = \"acct\"; secret = \"x\"; interval = 500; timeout = 200; fall = 2; }");
+	assert_int_equal(c->vips[1].health.port, 1813);
+	assert_true(c->vips[1].health.radius_acct);
+	assert_int_equal(c->vips[1].health.interval_ms, 500);
+	assert_int_equal(c->vips[1].health.fall, 2);
+	conf_free(c);
+	c = load_radius_health("health = { type = \"radius\"; radius = \"acct\"; port = 11813; secret = \"x\"; }");
+	assert_int_equal(c->vips[1].health.port, 11813);
+	conf_free(c);
+	/* 128 octets is the most. */
+	memset(secret, 'k', 128);
+	secret[128] = 0;
+	{
+		char h[256];
+
+		snprintf(h, sizeof(h), "health = { type = \"radius\"; secret = \"%s\"; }", secret);
+		c = load_radius_health(h);
+		assert_int_equal(strlen(c->vips[1].health.secret), 128);
+		conf_free(c);
+		snprintf(h, sizeof(h), "health = { type = \"radius\"; secret = \"%sk\"; }", secret);
+		expect_error("health = { type = \"none\"; }", h,
+			     "t.conf:9: 'secret' is longer than 128 characters");
+	}
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; }",
+		     "t.conf:9: radius health checks need the shared secret");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; secret = \"\"; }",
+		     "t.conf:9: 'secret' must not be empty");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; secret = 5; }",
+		     "t.conf:9: 'secret' must be a string");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; radius = \"coa\"; secret = \"x\"; }",
+		     "t.conf:9: radius must be \"auth\" or \"acct\"");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"tcp\"; port = 80; secret = \"x\"; }",
+		     "t.conf:9: radius and secret apply to radius health checks only");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"none\"; radius = \"auth\"; }",
+		     "t.conf:9: radius and secret apply to radius health checks only");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; secret = \"x\"; path = \"/\"; }",
+		     "t.conf:9: path, host and expect apply to http health checks only");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; secret = \"x\"; port = 0; }",
+		     "t.conf:9: 'port' = 0 is out of range [1, 65535]");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radius\"; secret = \"x\"; secrets = \"y\"; }",
+		     "t.conf:9: unknown setting 'secrets' in health");
+	expect_error("health = { type = \"none\"; }",
+		     "health = { type = \"radios\"; }",
+		     "t.conf:9: health type must be \"tcp\", \"http\", \"radius\" or \"none\"");
+}
+
 static void test_missing_file_is_an_error(void **state)
 {
 	char err[256] = "";
@@ -154,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_good_config_loads),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_missing_file_is_an_error),
+		cmocka_unit_test(test_radius_health),
 		cmocka_unit_test(test_plan_ids_stable_and_rings_by_identity),
 	};
 
