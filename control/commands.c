@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "announce.h"
 #include "commands.h"
 #include "ctlsock.h"
 #include "log.h"
@@ -110,6 +111,7 @@ static int cmd_vips(void *ctx, json_object *req, json_object *resp)
 		json_object_object_add(o, "backends", ju64(v->nbackends));
 		json_object_object_add(o, "fail_open",
 				       json_object_new_boolean(v->fail_open));
+		json_object_object_add(o, "announced", json_object_new_boolean(announce_vip_announced(d, i)));
 		json_object_object_add(o, "packets", ju64(s ? s->vip[v->id].packets : 0));
 		json_object_object_add(o, "bytes", ju64(s ? s->vip[v->id].bytes : 0));
 		json_object_object_add(o, "new_flows",

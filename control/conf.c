@@ -673,7 +673,7 @@ static int conf_read_pins(struct conf_ctx *c, const config_setting_t *vg,
 static const char *const vip_keys[] = { "name", "address", "port", "protocol",
 					"hash", "ring_size", "health",
 					"backends", "pins", "pin_all_down",
-					"pin_failback", NULL };
+					"pin_failback", "min_healthy", NULL };
 
 static int conf_read_vip(struct conf_ctx *c, const config_setting_t *g,
 			 struct ferry_conf *conf, struct conf_vip *vip)
@@ -904,8 +904,83 @@ static int conf_read_control(struct conf_ctx *c, const config_setting_t *root,
 	return 0;
 }
 
+static const char *const announce_keys[] = { "table", "min_healthy", NULL };
+
+/* Tables the kernel owns (unspec, default, main, local): never ours. */
+static bool conf_table_reserved(__u32 t)
+{
+	return t == 0 || t == 253 || t == 254 || t == 255;
+}
+
+/* A VIP's own min_healthy (a member of its group in the 'vips' list),
+ * else the announce group's. After conf_read_vips. */
+static int conf_read_vip_min_healthy(struct conf_ctx *c,
+				     const config_setting_t *g,
+				     const struct conf_announce *an,
+				     struct conf_vip *vip)
+{
+	const config_setting_t *s = config_setting_get_member(g, "min_healthy");
+	int r;
+
+	vip->min_healthy = an->min_healthy;
+	if (!s)
+		return 0;
+	if (!an->enabled)
+		return conf_fail(c, s, "VIP \"%s\": min_healthy needs the top-level 'announce' group",
+				 vip->name);
+	r = conf_uint(c, g, "min_healthy", false, 0, CONF_MAX_BACKENDS_PER_VIP,
+		      &vip->min_healthy);
+	if (r < 0)
+		return r;
+	if (vip->min_healthy > vip->nbackends)
+		return conf_fail(c, s, "VIP \"%s\": min_healthy %u exceeds its %u backends (it would never be announced)",
+				 vip->name, vip->min_healthy, vip->nbackends);
+	return 0;
+}
+
+/* `announce` (optional): the kernel table ferryd keeps one route per
+ * announced VIP address in, for BIRD to learn and export over BGP. */
+static int conf_read_announce(struct conf_ctx *c, const config_setting_t *root,
+			      struct ferry_conf *conf)
+{
+	const config_setting_t *g = config_setting_get_member(root, "announce");
+	const config_setting_t *l = config_setting_get_member(root, "vips");
+	struct conf_announce *an = &conf->announce;
+	unsigned int i;
+	int r;
+
+	an->enabled = g != NULL;
+	an->table = 0;
+	an->min_healthy = CONF_ANNOUNCE_MIN_HEALTHY_DEFAULT;
+	if (g) {
+		if (!config_setting_is_group(g))
+			return conf_fail(c, g, "'announce' must be a group { table = ...; }");
+		r = conf_check_keys(c, g, "announce", announce_keys);
+		if (r)
+			return r;
+		r = conf_uint(c, g, "table", true, 1, 4294967295LL, &an->table);
+		if (r < 0)
+			return r;
+		if (conf_table_reserved(an->table))
+			return conf_fail(c, config_setting_get_member(g, "table"),
+					 "announce table %u is the kernel's (default, main or local): use a table of its own, e.g. 100",
+					 an->table);
+		r = conf_uint(c, g, "min_healthy", false, 0,
+			      CONF_MAX_BACKENDS_PER_VIP, &an->min_healthy);
+		if (r < 0)
+			return r;
+	}
+	for (i = 0; l && i < conf->nvips; i++) {
+		r = conf_read_vip_min_healthy(c, config_setting_get_elem(l, i), an,
+					      &conf->vips[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static const char *const top_keys[] = { "dataplane", "control", "exporter",
-					"nodes", "vips", NULL };
+					"nodes", "vips", "announce", NULL };
 
 static struct ferry_conf *conf_parse(config_t *cfg, struct conf_ctx *c)
 {
@@ -920,7 +995,8 @@ static struct ferry_conf *conf_parse(config_t *cfg, struct conf_ctx *c)
 	if (conf_check_keys(c, root, "the top level", top_keys) ||
 	    conf_read_dataplane(c, root, &conf->dp) ||
 	    conf_read_control(c, root, &conf->ctl) ||
-	    conf_read_nodes(c, root, conf) || conf_read_vips(c, root, conf)) {
+	    conf_read_nodes(c, root, conf) || conf_read_vips(c, root, conf) ||
+	    conf_read_announce(c, root, conf)) {
 		conf_free(conf);
 		return NULL;
 	}

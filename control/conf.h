@@ -96,13 +96,24 @@ struct conf_vip {
 	unsigned int nbackends;
 	struct conf_pin *pins;
 	unsigned int npins;
+	__u32 min_healthy; /* announce: active backends needed (announce.c) */
 	int line;
+};
+
+/* `announce`: VIP routes in a kernel table for BIRD to export (announce.c). */
+#define CONF_ANNOUNCE_MIN_HEALTHY_DEFAULT 1
+
+struct conf_announce {
+	bool enabled; /* the group is present */
+	__u32 table; /* kernel routing table of the VIP routes */
+	__u32 min_healthy; /* default of the VIPs' min_healthy */
 };
 
 struct ferry_conf {
 	char path[CONF_PATH_MAX];
 	struct conf_dataplane dp;
 	struct conf_control ctl;
+	struct conf_announce announce;
 	struct conf_node *nodes;
 	unsigned int nnodes;
 	struct conf_vip *vips;

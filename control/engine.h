@@ -55,6 +55,10 @@ struct engine_ops {
 		     struct lb_result *r);
 	/* Fills s from the live tables; engine_snapshot_free() after. */
 	int (*snapshot)(struct engine *e, struct engine_snapshot *s);
+	/* Whether the dataplane is attached and forwarding now (XDP: the
+	 * pinned link exists and is attached to the configured interface);
+	 * if not, why (may be NULL) says why. Route announcements follow it. */
+	bool (*forwarding)(struct engine *e, char *why, size_t len);
 	/* Stops forwarding and removes every trace (pins, program). */
 	int (*destroy)(const struct ferry_conf *conf);
 	/* Lets go of the dataplane; it keeps forwarding. NULL accepted. */

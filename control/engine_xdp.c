@@ -53,18 +53,19 @@ struct engine {
 	__u32 seed; /* the loaded program's hash seed */
 	__u32 flow_buckets; /* buckets of the flows map */
 	struct ferry_bpf *skel; /* only when this process loaded it */
-	/* conntrack occupancy, counted every XDP_FLOWS_CACHE_MS at most */
-	__u64 flows_entries;
-	__u64 flows_at_ms;
-	__u32 flows_cursor; /* first bucket of the next window */
-	bool flows_counted;
+	/* conntrack occupancy: the buckets in windows of at most
+	 * XDP_FLOWS_WINDOW_BYTES (every CPU's copy), one window counted per
+	 * read_stats and at most one per XDP_FLOWS_STEP_MS, so a read never
+	 * stalls ferryd's loop for long; the total sums each window's last
+	 * count. */
+	__u64 *flows_win; /* used slots per window, last count */
+	__u32 flows_nwin, flows_window; /* windows, buckets per window */
+	__u32 flows_next, flows_seen; /* next window; windows counted */
+	__u64 flows_at_ms; /* when the last window was counted */
 };
 
-/* Counting reads whole buckets of every CPU. Up to this many bytes it is
- * exact; beyond, one window of buckets this large (moving on each time)
- * is counted and scaled: flows spread evenly over buckets by hash. */
-#define XDP_FLOWS_SCAN_BYTES (32u << 20)
-#define XDP_FLOWS_CACHE_MS 5000
+#define XDP_FLOWS_WINDOW_BYTES (8u << 20) /* about 8 ms of copying */
+#define XDP_FLOWS_STEP_MS 1000
 #define XDP_FLOWS_BATCH 256
 
 static int xdp_path(const struct engine *e, const char *name, char *buf,
@@ -167,6 +168,7 @@ static void xdp_close(struct engine *e)
 	if (e->link_fd >= 0)
 		close(e->link_fd);
 	ferry_bpf__destroy(e->skel);
+	free(e->flows_win);
 	free(e);
 }
 
@@ -615,12 +617,11 @@ static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
 						   first + done ? &prev : NULL,
 						   &out, keys, buf, &count, &opts);
 			if (err && errno != ENOENT) {
-				if (done || (errno != EINVAL && errno != ENOTSUP &&
-					     errno != EOPNOTSUPP)) {
+				if (done) {
 					err = -errno;
 					break;
 				}
-				batch = false; /* an old kernel: key by key */
+				batch = false; /* refused (old kernel): key by key */
 				continue;
 			}
 			err = 0;
@@ -653,36 +654,50 @@ static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
 	return err;
 }
 
-/* Conntrack entries in use (cached a few seconds) and the capacity. */
+/* Conntrack entries in use and the capacity. Until every window has been
+ * counted once, the windows counted so far are scaled up (flows spread
+ * evenly over buckets by hash). */
 static void xdp_read_flows(struct engine *e, struct engine_stats *s)
 {
 	const __u64 bucket_bytes =
 		sizeof(struct lb_flow_bucket) * (__u64)e->ncpus;
-	__u64 window = XDP_FLOWS_SCAN_BYTES / bucket_bytes, used = 0, now;
+	__u64 used = 0, sum = 0, now;
+	__u32 first, n, i;
 
 	s->flows_capacity =
 		(__u64)e->flow_buckets * FERRY_FLOW_WAYS * (__u64)e->ncpus;
 	if (!e->flow_buckets)
 		return;
+	if (!e->flows_win) {
+		__u64 w = XDP_FLOWS_WINDOW_BYTES / bucket_bytes;
+
+		w = w < 1 ? 1 : w > e->flow_buckets ? e->flow_buckets : w;
+		e->flows_window = (__u32)w;
+		e->flows_nwin = (e->flow_buckets + e->flows_window - 1) /
+				e->flows_window;
+		e->flows_win = calloc(e->flows_nwin, sizeof(*e->flows_win));
+		if (!e->flows_win)
+			return;
+	}
 	now = xdp_now_ms();
-	if (e->flows_counted && now - e->flows_at_ms < XDP_FLOWS_CACHE_MS) {
-		s->flows_entries = e->flows_entries;
-		return;
+	if (!e->flows_seen || now - e->flows_at_ms >= XDP_FLOWS_STEP_MS) {
+		first = e->flows_next * e->flows_window;
+		n = e->flow_buckets - first < e->flows_window ?
+			    e->flow_buckets - first :
+			    e->flows_window;
+		if (!xdp_scan_flows(e, first, n, &used)) {
+			e->flows_win[e->flows_next] = used;
+			e->flows_next = (e->flows_next + 1) % e->flows_nwin;
+			if (e->flows_seen < e->flows_nwin)
+				e->flows_seen++;
+			e->flows_at_ms = now;
+		}
 	}
-	if (window < 1)
-		window = 1;
-	if (window > e->flow_buckets)
-		window = e->flow_buckets;
-	if (e->flows_cursor + window > e->flow_buckets)
-		e->flows_cursor = 0;
-	if (!xdp_scan_flows(e, e->flows_cursor, (__u32)window, &used)) {
-		e->flows_entries = used * e->flow_buckets / window;
-		e->flows_at_ms = now;
-		e->flows_counted = true;
-		e->flows_cursor = (__u32)((e->flows_cursor + window) %
-					  e->flow_buckets);
-	}
-	s->flows_entries = e->flows_entries;
+	for (i = 0; i < e->flows_nwin; i++)
+		sum += e->flows_win[i];
+	s->flows_entries = e->flows_seen < e->flows_nwin && e->flows_seen ?
+				   sum * e->flows_nwin / e->flows_seen :
+				   sum;
 }
 
 static int xdp_read_stats(struct engine *e, struct engine_stats *s)
@@ -892,6 +907,47 @@ static int xdp_where(struct engine *e, const __u8 *frame, __u32 len,
 	return 0;
 }
 
+/* The pinned link, as ferryd --detach or another ferryd would find it:
+ * present, an XDP link, attached to our interface. */
+static bool xdp_forwarding(struct engine *e, char *why, size_t len)
+{
+	struct bpf_link_info info;
+	__u32 ilen = sizeof(info);
+	char path[PATH_MAX], dummy[8];
+	int fd, err = 0;
+
+	if (!why) {
+		why = dummy;
+		len = sizeof(dummy);
+	}
+	if (xdp_path(e, "link", path, sizeof(path))) {
+		snprintf(why, len, "bpffs path too long");
+		return false;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		snprintf(why, len, "no pinned XDP link at %s (%s)", path,
+			 strerror(errno));
+		return false;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		err = errno;
+	close(fd);
+	if (err)
+		snprintf(why, len, "reading the pinned link: %s", strerror(err));
+	else if (info.type != BPF_LINK_TYPE_XDP)
+		snprintf(why, len, "%s is not an XDP link", path);
+	else if (!info.xdp.ifindex)
+		snprintf(why, len, "the XDP link is detached from its interface");
+	else if ((int)info.xdp.ifindex != e->ifindex)
+		snprintf(why, len, "the XDP link is on interface %u, not %d",
+			 info.xdp.ifindex, e->ifindex);
+	else
+		return true;
+	return false;
+}
+
 const struct engine_ops engine_xdp_ops = {
 	.name = "xdp",
 	.open = xdp_open,
@@ -900,6 +956,7 @@ const struct engine_ops engine_xdp_ops = {
 	.read_stats = xdp_read_stats,
 	.snapshot = xdp_snapshot,
 	.where = xdp_where,
+	.forwarding = xdp_forwarding,
 	.destroy = xdp_destroy,
 	.close = xdp_close,
 };

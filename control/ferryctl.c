@@ -431,9 +431,9 @@ static void print_vips(struct json_object *o)
 {
 	static const char *const head[] = {
 		"NAME", "ADDRESS", "PORT", "PROTO", "HASH", "RING", "DIGEST",
-		"UP", "FAIL_OPEN", "PACKETS", "BYTES", "NEW_FLOWS",
+		"UP", "FAIL_OPEN", "ANNOUNCED", "PACKETS", "BYTES", "NEW_FLOWS",
 	};
-	struct table t = { .ncols = 12, .head = head, .align = "lllllrllrrrr" };
+	struct table t = { .ncols = 13, .head = head, .align = "lllllrlllrrrr" };
 	struct json_object *arr = jarray(o, "vips"), *v;
 	size_t i;
 
@@ -452,6 +452,7 @@ static void print_vips(struct json_object *o)
 		table_add(&t, "%s/%s", jstr(v, "backends_up"),
 			  jstr(v, "backends"));
 		table_add(&t, "%s", yes_no(v, "fail_open"));
+		table_add(&t, "%s", yes_no(v, "announced"));
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "packets"));
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "bytes"));
 		table_add(&t, "%llu", (unsigned long long)ju64(v, "new_flows"));

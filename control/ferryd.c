@@ -13,10 +13,12 @@
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <bpf/libbpf.h>
+#include "announce.h"
 #include "commands.h"
 #include "conf.h"
 #include "daemon.h"
 #include "engine.h"
+#include "exporter.h"
 #include "log.h"
 #include "names.h"
 #include "plan.h"
@@ -172,6 +174,28 @@ out:
 	return err;
 }
 
+/* Announcements never outlive forwarding: the VIP routes go first, then
+ * the program; and once more after it, in case a ferryd still running
+ * put them back in between (its next check withdraws them anyway). */
+static int run_detach(const struct engine_ops *ops, const struct ferry_conf *conf)
+{
+	int w, r;
+
+	w = announce_withdraw_all(conf);
+	if (w < 0)
+		log_err("detach: withdrawing the VIP routes from table %u: %s; detaching anyway",
+			conf->announce.table, strerror(-w));
+	else if (w > 0)
+		log_info("detach: %d VIP route%s withdrawn from table %u", w,
+			 w == 1 ? "" : "s", conf->announce.table);
+	r = ops->destroy(conf);
+	if (r)
+		log_err("detach: %s", strerror(-r));
+	if (announce_withdraw_all(conf) > 0)
+		log_warn("detach: a running ferryd announced again while detaching: withdrawn; stop ferryd before --detach");
+	return r ? r : w < 0 ? w : 0;
+}
+
 static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ferryd *d = arg;
@@ -236,6 +260,18 @@ static int run_daemon(const struct engine_ops *ops, struct ferry_conf *conf,
 		log_err("control socket %s: %s", conf->ctl.socket, strerror(-err));
 		goto out;
 	}
+	err = exporter_start(&d);
+	if (err) {
+		log_err("exporter: cannot serve /metrics on %s: %s%s",
+			conf->ctl.exporter, strerror(-err),
+			err == -EADDRINUSE ? " (set exporter.listen to a free address:port, or \"off\")" : "");
+		goto out;
+	}
+	err = announce_start(&d);
+	if (err) {
+		log_err("announce: cannot reach rtnetlink: %s", strerror(-err));
+		goto out;
+	}
 	log_info("ready: %s dataplane on %s (%s), generation %u, %u VIPs, %u backends",
 		 ops->name, conf->dp.interface, d.adopted ? "adopted" : "loaded",
 		 d.live->generation, d.live->nvips, d.live->nbackends);
@@ -252,6 +288,8 @@ static int run_daemon(const struct engine_ops *ops, struct ferry_conf *conf,
 	log_info("stopping; the dataplane keeps forwarding generation %u",
 		 d.live->generation);
 out:
+	announce_stop(&d); /* the routes stay: the dataplane forwards on */
+	exporter_stop(&d);
 	ctl_stop(&d);
 	daemon_stop(&d);
 	close(sfd);
@@ -288,9 +326,7 @@ int main(int argc, char **argv)
 		r = run_stats(ops, conf);
 		break;
 	case MODE_DETACH:
-		r = ops->destroy(conf);
-		if (r)
-			log_err("detach: %s", strerror(-r));
+		r = run_detach(ops, conf);
 		break;
 	case MODE_RUN:
 		/* The daemon owns conf from here on. */

@@ -11,6 +11,7 @@ PACKAGES=(
 	iproute2 ethtool python3 iputils-ping procps
 	freeradius freeradius-utils
 	prometheus
+	bird2
 )
 
 # FreeRADIUS is for the radius lab test, which runs its own in a namespace.
@@ -46,7 +47,9 @@ freeradius_service_off() {
 
 # Prometheus is for the metrics lab test (promtool, and a server it runs in
 # the lab's namespace). The package enables (and, where policy allows,
-# starts) a system service on :9090: stop and disable it, on every run.
+# starts) a system service on :9090: stopped and disabled right after this
+# script installs the package, and only then, so that a machine whose own
+# Prometheus is in use (scraping ferryd, conf/prometheus/) keeps it.
 prometheus_service_off() {
 	local root=()
 	[ "$(dpkg-query -W -f='${db:Status-Status}' prometheus 2>/dev/null || true)" = installed ] ||
@@ -73,6 +76,30 @@ prometheus_service_off() {
 	fi
 }
 
+# BIRD 2 is for the ECMP lab test, which runs its own BIRDs in namespaces.
+# The package enables (and, where policy allows, starts) a system service:
+# stopped and disabled right after this script installs the package, and
+# only then, so that a machine whose own BIRD is in use (a Ferry machine
+# announcing VIPs) keeps it.
+bird_service_off() {
+	local root=()
+	[ "$(id -u)" -eq 0 ] || root=(sudo -n)
+	echo "deps: stopping and disabling the bird system service (just installed; the lab runs its own)"
+	if [ -d /run/systemd/system ]; then
+		"${root[@]}" systemctl disable --now bird.service >/dev/null 2>&1 || true
+		return 0
+	fi
+	if [ -x /etc/init.d/bird ]; then # has no status: stop is idempotent
+		"${root[@]}" /etc/init.d/bird stop >/dev/null 2>&1 || true
+	fi
+	if compgen -G '/etc/rc[2-5].d/S*bird' >/dev/null; then
+		"${root[@]}" update-rc.d bird disable >/dev/null 2>&1 || true
+	fi
+	if [ -L /etc/systemd/system/multi-user.target.wants/bird.service ]; then
+		"${root[@]}" rm -f /etc/systemd/system/multi-user.target.wants/bird.service || true
+	fi
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -82,7 +109,6 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#PACKAGES[@]} packages installed"
 	freeradius_service_off
-	prometheus_service_off
 	exit 0
 fi
 
@@ -101,4 +127,5 @@ export DEBIAN_FRONTEND=noninteractive
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 freeradius_service_off
-prometheus_service_off
+[[ " ${missing[*]} " != *" prometheus "* ]] || prometheus_service_off
+[[ " ${missing[*]} " != *" bird2 "* ]] || bird_service_off

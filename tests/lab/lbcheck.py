@@ -6,6 +6,7 @@ import argparse
 import collections
 import json
 import re
+import subprocess
 import sys
 
 
@@ -62,7 +63,8 @@ def cmd_complete(a):
 
 
 def cmd_spread(a):
-    res = [r for r in load_results(a.results) if r["ok"]]
+    res = [r for r in load_results(a.results)
+           if r["ok"] or (a.all and r["backend"])]
     names = a.backends.split(",")
     cnt = collections.Counter(r["backend"] for r in res)
     total = len(res)
@@ -75,8 +77,10 @@ def cmd_spread(a):
     extra = sorted(set(cnt) - set(names))
     if extra:
         parts.append(f"unexpected {extra}")
+    good = good and total >= a.total
     return done(good, f"{', '.join(parts)} of {total}; "
-                f"each must be within [{a.min:.0%}, {a.max:.0%}]")
+                f"each must be within [{a.min:.0%}, {a.max:.0%}]" +
+                (f"; need >= {a.total}" if a.total else ""))
 
 
 def cmd_client_addr(a):
@@ -188,6 +192,225 @@ def cmd_grew(a):
                 f"VIP packets {before} before, {after} after")
 
 
+def count_by(results, key="backend"):
+    cnt = collections.Counter(r[key] for r in results)
+    return ", ".join(f"{k}={v}" for k, v in sorted(cnt.items(), key=str))
+
+
+def cmd_survive(a):
+    """hold results: every connection served by one of --backends kept
+    working to the end (no error, one backend throughout, and with
+    --until, answers still coming at or after that instant)."""
+    res = load_results(a.results)
+    names = set(a.backends.split(","))
+    mine = [r for r in res if r["backend"] in names]
+    others = [r for r in res if r["backend"] not in names]
+    bad = [r for r in mine if not r["ok"] or len(r["backends"]) != 1 or
+           (a.until and (r.get("last_answer_at") or 0) < a.until)]
+    never = [r for r in others if r["backend"] is None]
+    msg = (f"{len(mine)} connections on {','.join(sorted(names))} "
+           f"({count_by(mine)}): {len(mine) - len(bad)} kept working to the end, "
+           f"{len(bad)} broke")
+    if a.until:
+        msg += " or stopped before the end"
+    if bad:
+        r = bad[0]
+        msg += (f"; e.g. {r['local']} on {r['backends']}: {r['error']}, "
+                f"{r['answers']} answers")
+    if others:
+        errs = sum(1 for r in others if not r["ok"])
+        msg += (f"; on other backends: {len(others)} ({count_by(others)}), "
+                f"{errs} of them ended with an error")
+        if errs:
+            msg += f" ({errors_of(others, 2)})"
+    if never and not a.allow_unstarted:
+        msg += f"; {len(never)} never answered"
+    good = (not bad and len(mine) >= a.min and
+            (a.allow_unstarted or not never))
+    return done(good, msg + f" (need >= {a.min})")
+
+
+def cmd_opened(a):
+    """open results: every connection opened at or after --after succeeded
+    and was not served by --avoid. A connection refused (RST to its SYN)
+    counts as having reached --avoid, the backend with no listener."""
+    res = load_results(a.results)
+    t0 = a.since if a.since is not None else a.after
+
+    def landed(r):
+        return r["backend"] == a.avoid or (
+            not r["ok"] and (r["error"] or "").startswith("ConnectionRefused"))
+
+    after = [r for r in res if a.after <= r["start"] and
+             (a.before is None or r["start"] < a.before)]
+    bad = [r for r in after if not r["ok"] or r["backend"] == a.avoid]
+    hits = [r["start"] for r in res if landed(r) and
+            (a.before is None or r["start"] < a.before)]
+    before_fail = [r for r in res if r["start"] < a.after and not r["ok"]]
+    span = f"{a.after - t0:+.2f}s"
+    span += f"..{a.before - t0:+.2f}s" if a.before is not None else " on"
+    msg = (f"{len(res)} connections opened; {len(after)} from "
+           f"{span}: {len(after) - len(bad)} answered by "
+           f"others ({count_by([r for r in after if r['ok']])}), {len(bad)} "
+           f"failed or reached {a.avoid}")
+    if bad:
+        r = bad[0]
+        msg += (f" (e.g. {r['start'] - t0:+.2f}s {r['local']}: "
+                f"{r['backend'] or r['error']})")
+    if hits:
+        msg += (f"; the last one that reached {a.avoid} (answered or refused) "
+                f"opened at {max(hits) - t0:+.3f}s")
+    else:
+        msg += f"; none reached {a.avoid}"
+    if before_fail:
+        msg += f"; before: {len(before_fail)} failed ({errors_of(before_fail, 2)})"
+    return done(not bad and len(after) >= a.min, msg + f" (need >= {a.min})")
+
+
+def cmd_useq(a):
+    """useq results: every datagram sent got its answer, each flow stuck
+    to one backend."""
+    total, lost, answered, dups, flows, split = 0, 0, 0, 0, [], []
+    late = 0.0
+    for p in a.results:
+        with open(p) as f:
+            text = f.read().strip()
+        if not text:
+            raise SystemExit(f"{p}: empty (client crashed or timed out)")
+        d = json.loads(text)
+        total += d["sent"]
+        lost += d["lost"]
+        answered += d["answered"]
+        late = max(late, d.get("late_s", 0))
+        for r in d["results"]:
+            flows.append(r)
+            dups += r.get("dups", 0)
+            if len(r["backends"]) != 1:
+                split.append(r)
+    msg = (f"{total} datagrams sent over {len(flows)} flows "
+           f"({count_by(flows)}), {answered} answered, {lost} lost, "
+           f"{dups} answered twice, {len(split)} flows on several backends; "
+           f"sender at most {late * 1000:.0f} ms late")
+    miss = [r for r in flows if r["missing"]]
+    if miss:
+        msg += f"; e.g. {miss[0]['local']} missing seq {miss[0]['missing'][:10]}"
+    if split:
+        msg += f"; e.g. {split[0]['local']} -> {split[0]['backends']}"
+    return done(total >= a.min and lost == 0 and not split, msg)
+
+
+def ctl_where(a, src, sport, dst, dport, proto):
+    out = subprocess.run(
+        [a.ferryctl, "-s", a.socket, "--json", "where", src, str(sport), dst,
+         str(dport), proto], capture_output=True, text=True, timeout=15)
+    if out.returncode != 0:
+        raise ValueError(f"ferryctl where {src} {sport} {dst} {dport} {proto}: "
+                         f"exit {out.returncode}: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def cmd_where(a):
+    """For every answered flow of the results: ferryctl where (src, sport,
+    --vip, --port, --proto) names the backend that answered it, by node
+    name and address."""
+    nodes = dict(x.split("=", 1) for x in a.node)
+    res = [r for r in load_results(a.results) if r["ok"]]
+    by = collections.Counter()
+    bad = []
+    for r in res:
+        ip, port = r["local"].rsplit(":", 1)
+        w = ctl_where(a, ip, port, a.vip, a.port, a.proto)
+        by[w.get("by")] += 1
+        want_addr = nodes.get(r["backend"])
+        if (w.get("verdict") != "tx" or w.get("backend") != r["backend"] or
+                w.get("address") != want_addr or w.get("vip") != a.vip_name):
+            bad.append((r["local"], r["backend"], want_addr, w))
+    msg = (f"{len(res)} {a.proto} flows ({count_by(res)}): ferryctl where agrees "
+           f"for {len(res) - len(bad)}, disagrees for {len(bad)}; "
+           f"by {dict(sorted(by.items(), key=str))}")
+    if a.predicted:
+        # "ip:port backend by" lines: where's answers before the flows existed
+        pred = {}
+        with open(a.predicted) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2:
+                    pred[parts[0]] = parts[1]
+        missed = [r for r in res if pred.get(r["local"]) != r["backend"]]
+        msg += (f"; asked before the flows existed, it predicted "
+                f"{len(res) - len(missed)}/{len(res)}")
+        if missed:
+            r = missed[0]
+            msg += (f" (e.g. {r['local']}: predicted {pred.get(r['local'])}, "
+                    f"went to {r['backend']})")
+        bad += missed
+    if bad:
+        loc, be, addr, w = bad[0]
+        msg += (f"; e.g. {loc} answered by {be} ({addr}), where says "
+                f"vip={w.get('vip')} backend={w.get('backend')} "
+                f"address={w.get('address')} verdict={w.get('verdict')} by={w.get('by')}")
+    return done(len(res) >= a.min and not bad, msg + f" (need >= {a.min})")
+
+
+def json_field(v, path):
+    """The value at PATH (see cmd_field) in v; raises LookupError."""
+    for part in path.split("."):
+        m = re.fullmatch(r"([^\[]*)(?:\[([^\]=]+)(?:=([^\]]*))?\])?", part)
+        key, sel, val = m.groups()
+        try:
+            if key:
+                v = v[key]
+            if sel is not None and val is None:
+                v = v[int(sel)]
+            elif sel is not None:
+                v = next(e for e in v if str(e.get(sel)) == val)
+        except (KeyError, IndexError, StopIteration, TypeError, ValueError):
+            raise LookupError(f"no {part} in {path}") from None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if not isinstance(v, (dict, list)) else json.dumps(v)
+
+
+def cmd_wait_field(a):
+    """Polls `ferryctl --json ARGS` every --every seconds until the value at
+    PATH is WANT. Prints "BEFORE AT POLLS": the Unix time the last poll
+    that still saw another value was sent (the value changed after it),
+    the time the first answer with WANT arrived, and the polls made."""
+    import time
+    end = time.time() + a.timeout
+    before, polls = None, 0
+    cmd = [a.ferryctl, "-s", a.socket, "--json"] + a.args
+    while time.time() < end:
+        t = time.time()
+        polls += 1
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+        got = None
+        if out.returncode == 0:
+            try:
+                got = str(json_field(json.loads(out.stdout), a.path))
+            except (LookupError, ValueError):
+                got = None
+        if got == a.want:
+            print(f"{before if before else t:.3f} {time.time():.3f} {polls}")
+            return 0
+        before = t
+        time.sleep(a.every)
+    print(f"{before or 0:.3f} 0 {polls}")
+    return 1
+
+
+def cmd_field(a):
+    """Prints one value of the JSON document on stdin. PATH: dot-separated
+    keys; a key "name[k=v]" picks the first element of array name whose k
+    is v; "name[N]" the element N."""
+    try:
+        print(json_field(json.load(sys.stdin), a.path))
+    except LookupError as e:
+        print(f"field: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -201,6 +424,9 @@ def main():
     s.add_argument("--backends", required=True)
     s.add_argument("--min", type=float, default=0.20)
     s.add_argument("--max", type=float, default=0.47)
+    s.add_argument("--all", action="store_true",
+                   help="count every flow that had an answer, failed later or not")
+    s.add_argument("--total", type=int, default=0, help="at least this many flows")
     s.add_argument("results", nargs="+")
     s.set_defaults(fn=cmd_spread)
 
@@ -241,10 +467,64 @@ def main():
     s.add_argument("after")
     s.set_defaults(fn=cmd_grew)
 
+    s = sub.add_parser("survive", help="hold: connections on --backends kept working")
+    s.add_argument("--backends", required=True)
+    s.add_argument("--min", type=int, default=1)
+    s.add_argument("--until", type=float, default=0.0,
+                   help="Unix time each must still have had an answer at or after")
+    s.add_argument("--allow-unstarted", action="store_true",
+                   help="connections that never answered do not fail the check")
+    s.add_argument("results", nargs="+")
+    s.set_defaults(fn=cmd_survive)
+
+    s = sub.add_parser("opened", help="open: connections from --after avoid --avoid")
+    s.add_argument("--avoid", required=True)
+    s.add_argument("--after", type=float, required=True, help="Unix time")
+    s.add_argument("--before", type=float, help="Unix time: only connections opened before")
+    s.add_argument("--since", type=float, help="Unix time the report counts from")
+    s.add_argument("--min", type=int, default=1)
+    s.add_argument("results", nargs="+")
+    s.set_defaults(fn=cmd_opened)
+
+    s = sub.add_parser("useq", help="useq: every datagram answered")
+    s.add_argument("--min", type=int, default=1)
+    s.add_argument("results", nargs="+")
+    s.set_defaults(fn=cmd_useq)
+
+    s = sub.add_parser("where", help="ferryctl where names the answering backend")
+    s.add_argument("--ferryctl", required=True)
+    s.add_argument("--socket", required=True)
+    s.add_argument("--vip", required=True, help="address")
+    s.add_argument("--vip-name", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--proto", choices=["tcp", "udp"], required=True)
+    s.add_argument("--node", action="append", required=True,
+                   help="NAME=ADDRESS of a node (the name its server answers with)")
+    s.add_argument("--predicted", help="file of 'ip:port backend' lines: where "
+                   "asked before the flows existed")
+    s.add_argument("--min", type=int, default=1)
+    s.add_argument("results", nargs="+")
+    s.set_defaults(fn=cmd_where)
+
+    s = sub.add_parser("wait-field", help="poll ferryctl until a value is reached")
+    s.add_argument("--ferryctl", required=True)
+    s.add_argument("--socket", required=True)
+    s.add_argument("--path", required=True)
+    s.add_argument("--want", required=True)
+    s.add_argument("--timeout", type=float, default=10.0)
+    s.add_argument("--every", type=float, default=0.02)
+    s.add_argument("args", nargs="+", help="ferryctl command and arguments")
+    s.set_defaults(fn=cmd_wait_field)
+
+    s = sub.add_parser("field", help="one value of the JSON on stdin")
+    s.add_argument("path")
+    s.set_defaults(fn=cmd_field)
+
     a = p.parse_args()
     try:
         return a.fn(a)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, StopIteration, IndexError,
+            subprocess.SubprocessError) as e:
         print(f"cannot check: {type(e).__name__}: {e}")
         return 1
 

@@ -5,9 +5,11 @@
 Every request line (TCP) or datagram (UDP) is answered with one line:
     "<name> <peer address> <peer port>\n"
 so a client learns which backend served it and which source address the
-backend saw. Every TCP connection, TCP message and UDP datagram is logged
-to --log as one line, with the local address it arrived on (the VIP, or
-the node's own address for ferryd's health probes):
+backend saw. A request whose first word is "seq=N" gets that word back as
+a fourth field ("<name> <peer address> <peer port> seq=N"), so a client can
+match answers to requests. Every TCP connection, TCP message and UDP
+datagram is logged to --log as one line, with the local address it arrived
+on (the VIP, or the node's own address for ferryd's health probes):
     tcp-conn <name> <peer> <port> <local>
     tcp-msg  <name> <peer> <port> <local>
     udp      <name> <peer> <port> <local>
@@ -29,7 +31,10 @@ class Log:
             self.f.write(f"{kind} {name} {peer[0]} {peer[1]} {local}\n")
 
 
-def answer(name, peer):
+def answer(name, peer, request=b""):
+    tag = request[:32].split(None, 1)
+    if tag and tag[0].startswith(b"seq="):
+        return f"{name} {peer[0]} {peer[1]} {tag[0].decode(errors='replace')}\n".encode()
     return f"{name} {peer[0]} {peer[1]}\n".encode()
 
 
@@ -44,7 +49,7 @@ async def serve_tcp(args, log):
                 if not line:
                     break
                 log.write("tcp-msg", args.name, peer, local)
-                writer.write(answer(args.name, peer))
+                writer.write(answer(args.name, peer, line))
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -64,7 +69,7 @@ class Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data, peer):
         self.log.write("udp", self.args.name, peer[:2], self.args.addr)
-        self.tr.sendto(answer(self.args.name, peer[:2]), peer)
+        self.tr.sendto(answer(self.args.name, peer[:2], data), peer)
 
 
 async def main():

@@ -737,3 +737,74 @@ lab_stop_freeradius() {
 	wait "${LAB_FREERADIUS_PID[$1]}" 2>/dev/null || true
 	LAB_FREERADIUS_PID[$1]=
 }
+
+# ---- FreeRADIUS as the NASes' server (pinned RADIUS behind Ferry) ------------
+LAB_RADIUS_PASSWORD=lab-pass # every lab NAS user's password
+
+# lab_skip_without_freeradius: skip (77) when FreeRADIUS or radclient is
+# not installed (tests/deps.sh installs them).
+lab_skip_without_freeradius() {
+	local t
+	for t in freeradius radclient; do
+		command -v "$t" >/dev/null 2>&1 || skip "'$t' not installed (freeradius, freeradius-utils: tests/deps.sh)"
+	done
+	[ -f "$LAB_FREERADIUS_ETC/radiusd.conf" ] ||
+		skip "$LAB_FREERADIUS_ETC/radiusd.conf missing (freeradius: tests/deps.sh)"
+}
+
+# lab_freeradius_nas DIR NAME SECRET ADDR...: make lab_freeradius_conf's DIR
+# the server of the NASes at ADDR..., each a client with the shared secret
+# SECRET (the only other clients stay Ferry's address, for its probes, and
+# localhost). Every Access-Request with User-Password $LAB_RADIUS_PASSWORD
+# is accepted and every Accounting-Request answered, the answer carrying
+# Reply-Message "served-by NAME"; every request is logged with its packet
+# header (Packet-Src-IP-Address, Packet-Dst-IP-Address, ...) in a detail
+# file of its source address: DIR/log/radacct/ADDR/auth-detail-YYYYMMDD
+# (Access-Request, auth_log) and .../detail-YYYYMMDD (Accounting-Request).
+lab_freeradius_nas() {
+	local dir=$1 name=$2 secret=$3 a n=0 f
+	shift 3
+	for a in "$@"; do
+		n=$((n + 1))
+		printf 'client nas%d {\n\tipaddr = %s\n\tsecret = "%s"\n}\n' "$n" "$a" "$secret"
+	done >>"$dir/clients.conf"
+	f=$dir/mods-config/files/authorize
+	{
+		printf 'DEFAULT Cleartext-Password := "%s"\n\tReply-Message := "served-by %s"\n\n' \
+			"$LAB_RADIUS_PASSWORD" "$name"
+		cat "$f"
+	} >"$f.new" && mv "$f.new" "$f"
+	f=$dir/sites-available/default
+	sed -i 's/^#\(\s*auth_log\)$/\1/' "$f"
+	awk -v n="$name" '/^accounting {/ { a = 1 }
+		a && /^}/ { printf "\tupdate reply {\n\t\tReply-Message := \"served-by %s\"\n\t}\n", n; a = 0 }
+		{ print }' "$f" >"$f.new" && mv "$f.new" "$f"
+	sed -i 's/^#\(\s*log_packet_header = yes\)/\1/' "$dir/mods-available/detail"
+	sed -i '/^detail auth_log {/a\	log_packet_header = yes' "$dir/mods-available/detail.log"
+	grep -q '^\s*auth_log$' "$f" && grep -q "served-by $name" "$f" &&
+		grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail" &&
+		grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail.log" ||
+		fail "cannot edit $dir for the NASes (package layout changed?)"
+}
+
+# lab_stamp_log FILE OUT: append each line written to FILE from now on to
+# OUT, prefixed with the Unix time it appeared (10 ms polling), until
+# teardown: e.g. when ferryd logged a backend up or a pin move.
+lab_stamp_log() {
+	"$PYTHON" -u -c '
+import sys, time
+src, out = open(sys.argv[1]), open(sys.argv[2], "a")
+src.seek(0, 2)
+part = ""
+while True:
+    line = src.readline()
+    if not line:
+        time.sleep(0.01)
+        continue
+    part += line
+    if part.endswith("\n"):
+        out.write("%.3f %s" % (time.time(), part))
+        out.flush()
+        part = ""' "$1" "$2" </dev/null &
+	LAB_PIDS+=($!)
+}
