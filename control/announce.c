@@ -443,16 +443,7 @@ static int announce_addrs(struct announce *a)
 		}
 		n++;
 	}
-	/* Addresses no longer configured: their routes go as stale ones;
-	 * say so once. */
-	for (i = 0; i < a->naddrs; i++) {
-		char t[INET6_ADDRSTRLEN];
-
-		if (a->addrs[i].on &&
-		    !addr_find(v, n, a->addrs[i].family, &a->addrs[i].addr))
-			log_info("announce: %s is no longer a VIP address: withdrawing it",
-				 addr_text(&a->addrs[i], t, sizeof(t)));
-	}
+	/* Addresses no longer configured: their routes go as stale ones. */
 	free(a->addrs);
 	a->addrs = v;
 	a->naddrs = n;
@@ -510,13 +501,26 @@ static const struct conf_vip *backend_vip(const struct ferry_conf *c,
 	return NULL;
 }
 
-/* Probe results (ok + failed) of config backend k's probe so far. */
-static __u64 backend_results(const struct ferryd *d, unsigned int k)
+/* Probe results (ok + failed) of config backend k's probe so far; up:
+ * its state; agrees: that state is what its last result says (after
+ * "fail, ok" with rise 2 a backend is still down: not yet what the other
+ * machines see). */
+static __u64 backend_results(const struct ferryd *d, unsigned int k,
+			     bool *up, bool *agrees)
 {
 	struct health_probe_info info;
 
-	if (health_info(d->health, d->probe_of[k], &info))
+	if (health_info(d->health, d->probe_of[k], &info)) {
+		if (up)
+			*up = true;
+		if (agrees)
+			*agrees = true;
 		return 0;
+	}
+	if (up)
+		*up = info.up;
+	if (agrees)
+		*agrees = info.up == !info.last_error[0];
 	return info.ok + info.failed;
 }
 
@@ -542,7 +546,7 @@ static void announce_mark(struct announce *a, const char *why)
 	if (!m)
 		return; /* not settling: states as they are */
 	for (k = 0; k < d->nbe; k++)
-		m[k] = backend_results(d, k);
+		m[k] = backend_results(d, k, NULL, NULL);
 	free(a->mark);
 	a->mark = m;
 	a->nmark = d->nbe;
@@ -570,7 +574,8 @@ static void announce_settled(struct announce *a, const struct plan *p,
 	a->conf_seen = d->conf;
 	for (k = 0; k < p->nbackends; k++) {
 		const struct conf_vip *cv = backend_vip(d->conf, k);
-		__u64 now, need;
+		__u64 now, need, since;
+		bool up, agrees;
 
 		settled[k] = true;
 		if (!a->settling || !cv || k >= a->nmark ||
@@ -578,9 +583,16 @@ static void announce_settled(struct announce *a, const struct plan *p,
 			continue;
 		need = cv->health.rise > cv->health.fall ? cv->health.rise :
 							   cv->health.fall;
-		now = backend_results(d, k);
+		now = backend_results(d, k, &up, &agrees);
 		/* A probe the reload replaced counts from 0. */
-		settled[k] = now - (now >= a->mark[k] ? a->mark[k] : 0) >= need;
+		since = now - (now >= a->mark[k] ? a->mark[k] : 0);
+		/* The probe's state must be in the live plan (so in the
+		 * dataplane's ring) already: a change is applied at the next
+		 * tick. A flapping backend settles anyway, later. */
+		settled[k] = since >= need &&
+			     up == (p->backends[k].be.state != LB_BE_DOWN) &&
+			     (agrees || since >= 2 * (__u64)(cv->health.rise +
+							     cv->health.fall));
 		if (!settled[k] &&
 		    p->backends[k].be.state != LB_BE_MAINT) /* not probed */
 			all = false;
@@ -638,7 +650,7 @@ static int announce_want(struct announce *a, bool forwarding)
 				break;
 		if (j < v->nbackends)
 			snprintf(x->why + used, sizeof(x->why) - used,
-				 "%sVIP %s: health settling (backend %s probed fewer than max(rise, fall) times since the dataplane forwards)",
+				 "%sVIP %s: health settling (backend %s not yet probed max(rise, fall) times)",
 				 used ? "; " : "", v->name,
 				 p->backends[v->first_backend + j].node);
 		else
@@ -725,7 +737,7 @@ static int announce_prune(struct announce *a)
 			continue;
 		}
 		if (!x || rt->plen != addr_len(rt->family) * 8)
-			log_info("announce: removed the stale route %s from table %u",
+			log_info("announce: removed %s from table %u: not a VIP address of this configuration",
 				 route_str(rt, r, sizeof(r)), a->table);
 	}
 	free(c.rt);

@@ -269,7 +269,7 @@ static int cmd_admin(struct ferryd *d, json_object *req, json_object *resp,
 	if (n < 0)
 		return ctl_error(resp, "%s: %s", verb, strerror(-n));
 	/* Take effect now, not at the next tick. */
-	if (daemon_sync(d))
+	if (n > 0 && daemon_sync(d))
 		return ctl_error(resp, "%s recorded, but applying it failed", verb);
 	log_info("%s node %s%s%s (%d backends)", verb, node, vip ? " on VIP " : "",
 		 vip ? vip : "", n);

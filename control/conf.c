@@ -160,6 +160,13 @@ static const char *const dataplane_keys[] = {
 	NULL
 };
 
+static int conf_line_of(const config_setting_t *g, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	return s ? config_setting_source_line(s) : 0;
+}
+
 static int conf_read_dataplane(struct conf_ctx *c, const config_setting_t *root,
 			       struct conf_dataplane *dp)
 {
@@ -176,6 +183,12 @@ static int conf_read_dataplane(struct conf_ctx *c, const config_setting_t *root,
 	r = conf_check_keys(c, g, "dataplane", dataplane_keys);
 	if (r)
 		return r;
+	dp->line = config_setting_source_line(g);
+	dp->line_interface = conf_line_of(g, "interface");
+	dp->line_xdp_mode = conf_line_of(g, "xdp_mode");
+	dp->line_bpffs = conf_line_of(g, "bpffs");
+	dp->line_flows = conf_line_of(g, "flows");
+	dp->line_hash_seed = conf_line_of(g, "hash_seed");
 
 	strcpy(dp->engine, "xdp");
 	r = conf_string(c, g, "engine", false, dp->engine, sizeof(dp->engine));

@@ -32,6 +32,9 @@ struct conf_dataplane {
 	__u32 mtu;
 	__u32 flows;
 	__u32 hash_seed;
+	/* Where the settings a reload cannot change are (0: not given). */
+	int line, line_interface, line_xdp_mode, line_bpffs, line_flows,
+		line_hash_seed;
 };
 
 #define CONF_SOCKET_DEFAULT "/run/ferry/ferryd.sock"

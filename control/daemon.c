@@ -631,6 +631,40 @@ void daemon_stop(struct ferryd *d)
 	d->usable_since = NULL;
 }
 
+/* Settings a reload cannot change: "file:line: what" for the first one
+ * that differs, true if one does. */
+static bool daemon_fixed_changed(const struct ferry_conf *n,
+				 const struct ferry_conf *o, char *msg,
+				 size_t len)
+{
+	const struct conf_dataplane *a = &n->dp, *b = &o->dp;
+	const char *what = NULL;
+	int line = 0;
+
+	if (strcmp(a->interface, b->interface)) {
+		what = "interface";
+		line = a->line_interface;
+	} else if (a->xdp_generic != b->xdp_generic) {
+		what = "xdp_mode";
+		line = a->line_xdp_mode;
+	} else if (strcmp(a->bpffs, b->bpffs)) {
+		what = "bpffs";
+		line = a->line_bpffs;
+	} else if (a->flows != b->flows) {
+		what = "flows";
+		line = a->line_flows;
+	} else if (a->hash_seed != b->hash_seed) {
+		what = "hash_seed";
+		line = a->line_hash_seed;
+	}
+	if (!what)
+		return false;
+	snprintf(msg, len,
+		 "%s:%d: dataplane.%s changes only with a restart (ferryd --detach, then start ferryd)",
+		 n->path, line ? line : a->line, what);
+	return true;
+}
+
 int daemon_reload(struct ferryd *d, char *msg, size_t len)
 {
 	struct ferry_conf *conf = conf_load(d->conf_path, msg, len);
@@ -644,19 +678,11 @@ int daemon_reload(struct ferryd *d, char *msg, size_t len)
 		d->reloads_failed++;
 		return -EINVAL;
 	}
-	if (strcmp(conf->dp.interface, old_conf->dp.interface) ||
-	    strcmp(conf->dp.bpffs, old_conf->dp.bpffs) ||
-	    conf->dp.hash_seed != old_conf->dp.hash_seed ||
-	    conf->dp.flows != old_conf->dp.flows ||
-	    conf->dp.xdp_generic != old_conf->dp.xdp_generic) {
-		snprintf(msg, len, "%s: dataplane interface, xdp_mode, bpffs, flows and hash_seed change only with a restart (ferryd --detach first)",
-			 d->conf_path);
+	if (daemon_fixed_changed(conf, old_conf, msg, len)) {
 		conf_free(conf);
 		d->reloads_failed++;
 		return -EINVAL;
 	}
-	/* Probes follow the new config; a probe equal to an old one keeps
-	 * its state, so an unchanged backend keeps its health. */
 	err = daemon_pin_arrays(d, conf, old_conf, &old_pin, &old_since);
 	if (err) {
 		conf_free(conf);
@@ -696,8 +722,7 @@ int daemon_admin(struct ferryd *d, const char *node, const char *vip,
 		 enum admin_state state)
 {
 	unsigned int i, n = 0, k;
-	const struct conf_backend *be;
-	const struct conf_vip *v;
+	enum admin_state *before;
 
 	if (conf_find_node(d->conf, node) < 0)
 		return -ENOENT;
@@ -708,6 +733,11 @@ int daemon_admin(struct ferryd *d, const char *node, const char *vip,
 		if (i == d->conf->nvips)
 			return -ENOENT;
 	}
+	before = calloc(d->nbe ? d->nbe : 1, sizeof(*before));
+	if (!before)
+		return -ENOMEM;
+	for (k = 0; k < d->nbe; k++)
+		before[k] = daemon_backend_admin(d, k);
 	/* Drop entries this one replaces: the same scope, and for a
 	 * node-wide change every per-VIP entry of the node. */
 	for (i = 0; i < d->nadmin;) {
@@ -722,19 +752,20 @@ int daemon_admin(struct ferryd *d, const char *node, const char *vip,
 	if (state != ADMIN_NONE) {
 		struct admin_entry *a;
 
-		if (d->nadmin == DAEMON_MAX_ADMIN)
+		if (d->nadmin == DAEMON_MAX_ADMIN) {
+			free(before);
 			return -ENOSPC;
+		}
 		a = &d->admin[d->nadmin++];
 		snprintf(a->vip, sizeof(a->vip), "%s", vip ? vip : "");
 		snprintf(a->node, sizeof(a->node), "%s", node);
 		a->state = state;
 	}
-	for (k = 0; k < d->nbe; k++) {
-		daemon_backend_at(d->conf, k, &v, &be);
-		if (!strcmp(d->conf->nodes[be->node].name, node) &&
-		    (!vip || !strcmp(v->name, vip)))
+	for (k = 0; k < d->nbe; k++)
+		if (before[k] != daemon_backend_admin(d, k))
 			n++;
-	}
-	d->dirty = true;
+	free(before);
+	if (n)
+		d->dirty = true;
 	return (int)n;
 }

@@ -69,8 +69,9 @@ void daemon_stop(struct ferryd *d);
 int daemon_reload(struct ferryd *d, char *msg, size_t len);
 
 /* Sets (or clears, with ADMIN_NONE) an admin state for node, on vip or
- * every VIP (vip NULL). Returns the number of backends affected, or
- * -ENOENT for an unknown node / VIP. */
+ * every VIP (vip NULL). Returns the number of backends whose admin state
+ * changed (0: nothing to do, no new generation), or -ENOENT for an
+ * unknown node / VIP. */
 int daemon_admin(struct ferryd *d, const char *node, const char *vip,
 		 enum admin_state state);
 

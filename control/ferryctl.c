@@ -390,6 +390,15 @@ static void table_print(struct table *t)
 
 /* ---- human output of each answer ---- */
 
+static const char *yes_no(struct json_object *o, const char *key)
+{
+	struct json_object *v = jget(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_boolean))
+		return "-";
+	return json_object_get_boolean(v) ? "yes" : "no";
+}
+
 static void print_status(struct json_object *o)
 {
 	struct json_object *rl = jget(o, "reloads");
@@ -409,6 +418,9 @@ static void print_status(struct json_object *o)
 	printf("generation  %s\n", jstr(o, "generation"));
 	printf("engine      %s\n", jstr(o, "engine"));
 	printf("interface   %s\n", jstr(o, "interface"));
+	printf("dataplane   %s\n", yes_no(o, "adopted")[0] == 'y' ?
+				    "adopted at start (was running)" :
+				    "loaded at start");
 	printf("config      %s\n", jstr(o, "config"));
 	printf("vips        %s\n", jstr(o, "vips"));
 	printf("backends    %s\n", jstr(o, "backends"));
@@ -418,14 +430,6 @@ static void print_status(struct json_object *o)
 	       (unsigned long long)ju64(rl, "failed"));
 }
 
-static const char *yes_no(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-
-	if (!v || !json_object_is_type(v, json_type_boolean))
-		return "-";
-	return json_object_get_boolean(v) ? "yes" : "no";
-}
 
 static void print_vips(struct json_object *o)
 {

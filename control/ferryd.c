@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE  configuration (libconfig), required\n"
 		"      --check        validate the configuration and exit\n"
 		"      --stats        print the dataplane's counters and exit\n"
-		"      --detach       stop forwarding: remove program and pins\n"
+		"      --detach       stop forwarding: withdraw the VIP routes, remove\n"
+		"                     program and pins\n"
 		"  -v, --verbose      more logging (twice: libbpf too)\n"
 		"  -h, --help         this text\n");
 }

@@ -7,6 +7,9 @@
 #                                           |
 #                                  [brb 10.77.3.1] -- B1..B3 (10.77.3.1x, VIP on lo, decap XDP)
 #
+# A test may add B4 (10.77.3.14) and more to a running lab (lab_add_backend).
+# ferryd's control socket is $LAB_SOCK (lab_ctl runs ferryctl on it).
+#
 # R routes the VIPs to F; F's XDP program encapsulates (IPIP) towards a
 # backend and sends the frame back out to R (XDP_TX, so f0 carries the pass
 # program); R forwards to the backend, whose decap program strips the outer
@@ -807,4 +810,55 @@ while True:
         out.flush()
         part = ""' "$1" "$2" </dev/null &
 	LAB_PIDS+=($!)
+}
+
+# lab_stamp_run OUT CMD...: run CMD in the background, each line of its
+# output (stdout and stderr) appended to OUT prefixed with the Unix time it
+# came (e.g. radclient -x: when each request left and each answer came);
+# its pid (a python wrapper: TERM ends CMD too) in LAB_STAMP_PID.
+lab_stamp_run() {
+	local out=$1
+	shift
+	"$PYTHON" -u -c '
+import signal, subprocess, sys, time
+out = open(sys.argv[1], "ab")
+p = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+signal.signal(signal.SIGTERM, lambda *_: p.terminate())
+for line in iter(p.stdout.readline, b""):
+    out.write(b"%.3f %s" % (time.time(), line))
+    out.flush()
+sys.exit(p.wait() & 0xff)' "$out" "$@" </dev/null &
+	LAB_STAMP_PID=$!
+	LAB_PIDS+=($!)
+}
+
+# lab_launch_freeradius I DIR: start FreeRADIUS (DIR's configuration) on
+# backend I like lab_start_freeradius, without waiting: several start at
+# once, then lab_await_freeradius for each.
+LAB_FREERADIUS_MARK=() # lines of backend i's FreeRADIUS log before its last start
+lab_launch_freeradius() {
+	local log=$LAB_LOGS/freeradius-$(backend_name "$1").log
+	touch "$log"
+	LAB_FREERADIUS_MARK[$1]=$(wc -l <"$log")
+	lab_bg "${NS_B[$(($1 - 1))]}" "${log##*/}" freeradius -X -d "$2"
+	LAB_FREERADIUS_PID[$1]=${LAB_PIDS[-1]}
+}
+
+# lab_freeradius_ready I: backend I's FreeRADIUS logged "Ready to process
+# requests" since its last lab_launch_freeradius.
+lab_freeradius_ready() {
+	tail -n "+$((${LAB_FREERADIUS_MARK[$1]:-0} + 1))" \
+		"$LAB_LOGS/freeradius-$(backend_name "$1").log" | grep -q '^Ready to process requests'
+}
+
+# lab_await_freeradius I DIR: wait until backend I's FreeRADIUS is ready
+# and answers Status-Server (20 s at most).
+lab_await_freeradius() {
+	local secret
+	secret=$(sed -n 's/^\s*secret = "\(.*\)"$/\1/p' "$2/clients.conf" | head -n 1)
+	wait_for 20 "FreeRADIUS on backend $1 ready" lab_freeradius_ready "$1" &&
+		wait_for 5 "FreeRADIUS on backend $1 answers Status-Server" \
+			lab_freeradius_status "$1" 1812 "$secret" ||
+		fail "FreeRADIUS on backend $1 does not answer: $(tail -n 5 "$LAB_LOGS/freeradius-$(backend_name "$1").log" | tr '\n' ' ')"
 }

@@ -52,7 +52,7 @@ ecmp_bird_sock() { echo "$LAB_RUN/bird-$1.ctl"; } # r, f1, f2
 # backends, the run directory).
 ecmp_destroy() {
 	local prefix=$1 n ns pids run=/run/ferry-lab-$1 conf
-	for n in $(seq 1 $ECMP_NF); do
+	for n in $(seq 1 "$ECMP_NF"); do
 		ns=$prefix-f$n
 		ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
@@ -66,7 +66,7 @@ ecmp_destroy() {
 		ip -n "$ns" link set dev eth0 xdp off 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || lab_log "could not delete namespace $ns"
 	done
-	for n in $(seq 1 $ECMP_NF); do
+	for n in $(seq 1 "$ECMP_NF"); do
 		if mountpoint -q "$run/bpf-f$n" 2>/dev/null; then
 			umount "$run/bpf-f$n" 2>/dev/null || umount -l "$run/bpf-f$n" ||
 				lab_log "could not unmount $run/bpf-f$n"
@@ -78,8 +78,9 @@ ecmp_destroy() {
 # dataplane), then --detach; BIRD stopped; namespaces removed.
 ecmp_teardown() {
 	local n
-	for n in $(seq 1 $ECMP_NF); do ecmp_stop_ferryd "$n"; done
+	for n in $(seq 1 "$ECMP_NF"); do ecmp_stop_ferryd "$n"; done
 	# lab_teardown shows the tail of this one on failure
+	# shellcheck disable=SC2034 # read by lib.sh
 	LAB_FERRYD_LOG=$(ecmp_ferryd_log 1)
 	ecmp_destroy "$LAB_PREFIX"
 }
@@ -97,6 +98,7 @@ ecmp_up() {
 	ecmp_destroy "$LAB_PREFIX"
 	lab_destroy "$LAB_PREFIX" # leftovers of an earlier run with this prefix
 	mkdir -p "$LAB_RUN" "$LAB_LOGS"
+	# shellcheck disable=SC2034 # read by lib.sh
 	LAB_UP=1
 	lab_at_teardown ecmp_teardown
 	local i n ns
@@ -112,9 +114,9 @@ ecmp_up() {
 	ip -n "$NS_R" addr add 10.77.1.1/24 dev brc
 	ip -n "$NS_R" addr add 10.77.3.1/24 dev brb
 
-	for n in $(seq 1 $ECMP_NF); do ecmp_ferry_ns "$n"; done
+	for n in $(seq 1 "$ECMP_NF"); do ecmp_ferry_ns "$n"; done
 
-	for i in $(seq 1 $LAB_NCLIENTS); do
+	for i in $(seq 1 "$LAB_NCLIENTS"); do
 		ns=${NS_C[$((i - 1))]}
 		lab_ns_base "$ns"
 		veth_into "$NS_R" "c$i" "$ns"
@@ -127,11 +129,11 @@ ecmp_up() {
 			fail "ethtool -K eth0 tx off failed in $ns"
 	done
 
-	for i in $(seq 1 $LAB_NBACKENDS); do
+	for i in $(seq 1 "$LAB_NBACKENDS"); do
 		lab_backend_ns "$i"
 		ip -n "${NS_B[$((i - 1))]}" addr add $VIP_B/32 dev lo
 	done
-	ip -n "$NS_R" link set dev brb mtu $LAB_MTU
+	ip -n "$NS_R" link set dev brb mtu "$LAB_MTU"
 	ip -n "$NS_R" link set dev brc up
 	ip -n "$NS_R" link set dev brb up
 
@@ -145,10 +147,10 @@ ecmp_ferry_ns() {
 	local n=$1 ns=${NS_FN[$(($1 - 1))]} bpffs
 	lab_ns_base "$ns"
 	veth_into "$NS_R" "f$n" "$ns"
-	ip -n "$NS_R" link set dev "f$n" address "$(router_mac_n "$n")" mtu $LAB_MTU up
+	ip -n "$NS_R" link set dev "f$n" address "$(router_mac_n "$n")" mtu "$LAB_MTU" up
 	ip -n "$NS_R" addr add "$(router_addr_n "$n")/24" dev "f$n"
 	nsysctl "$NS_R" "net.ipv4.conf.f$n.ignore_routes_with_linkdown" 1
-	ip -n "$ns" link set dev eth0 address "$(ferry_mac_n "$n")" mtu $LAB_MTU up
+	ip -n "$ns" link set dev eth0 address "$(ferry_mac_n "$n")" mtu "$LAB_MTU" up
 	ip -n "$ns" addr add "$(ferry_addr_n "$n")/24" dev eth0
 	ip -n "$ns" route add default via "$(router_addr_n "$n")"
 	# XDP_TX from Fn's eth0 arrives at fn only if fn runs an XDP program.
@@ -163,13 +165,13 @@ ecmp_ferry_ns() {
 
 ecmp_ping_all() {
 	local i n
-	for n in $(seq 1 $ECMP_NF); do
+	for n in $(seq 1 "$ECMP_NF"); do
 		nsx "$NS_R" ping -c1 -W1 -q "$(ferry_addr_n "$n")" || return 1
 	done
-	for i in $(seq 1 $LAB_NCLIENTS); do
+	for i in $(seq 1 "$LAB_NCLIENTS"); do
 		nsx "$NS_R" ping -c1 -W1 -q "$(client_addr "$i")" || return 1
 	done
-	for i in $(seq 1 $LAB_NBACKENDS); do
+	for i in $(seq 1 "$LAB_NBACKENDS"); do
 		nsx "$NS_R" ping -c1 -W1 -q "$(backend_addr "$i")" || return 1
 	done
 }
@@ -195,7 +197,7 @@ ecmp_stop_b_server() {
 # ecmp_start_servers: both services on every backend, then wait.
 ecmp_start_servers() {
 	local i ready=()
-	for i in $(seq 1 $LAB_NBACKENDS); do
+	for i in $(seq 1 "$LAB_NBACKENDS"); do
 		lab_start_backend "$i"
 		ecmp_start_b_server "$i"
 		ready+=("$LAB_RUN/$(backend_name "$i").ready" "$LAB_RUN/$(backend_name "$i")-b.ready")
@@ -207,9 +209,9 @@ ecmp_start_servers() {
 # ---- ferryd -----------------------------------------------------------------------
 ecmp_nodes() {
 	local i
-	for i in $(seq 1 $LAB_NBACKENDS); do
+	for i in $(seq 1 "$LAB_NBACKENDS"); do
 		printf '  { name = "%s"; address = "%s"; }%s\n' "$(backend_name "$i")" \
-			"$(backend_addr "$i")" "$([ "$i" -lt $LAB_NBACKENDS ] && echo ,)"
+			"$(backend_addr "$i")" "$([ "$i" -lt "$LAB_NBACKENDS" ] && echo ,)"
 	done
 }
 
@@ -374,7 +376,7 @@ $(ecmp_bird_timers)
 	};
 }
 EOF
-		for n in $(seq 1 $ECMP_NF); do
+		for n in $(seq 1 "$ECMP_NF"); do
 			cat <<EOF
 protocol bgp ferry$n from ferry {
 	local $(router_addr_n "$n") as $ECMP_AS_ROUTER;
@@ -426,11 +428,21 @@ ecmp_start_bird() {
 	ECMP_BIRD_PID[$name]=${LAB_PIDS[-1]}
 }
 
+# ecmp_stop_bird NAME: stop BIRD NAME (a clean stop: its sessions close
+# with a notification, so the peers withdraw at once).
+ecmp_stop_bird() {
+	local p=${ECMP_BIRD_PID[$1]:-}
+	[ -n "$p" ] || return 0
+	lab_kill_pids "$p"
+	wait "$p" 2>/dev/null || true
+	ECMP_BIRD_PID[$1]=
+}
+
 ecmp_start_birds() {
 	local n
 	ecmp_write_bird_router
 	ecmp_start_bird r "$NS_R"
-	for n in $(seq 1 $ECMP_NF); do
+	for n in $(seq 1 "$ECMP_NF"); do
 		ecmp_write_bird_ferry "$n"
 		ecmp_start_bird "f$n" "${NS_FN[$((n - 1))]}"
 	done
@@ -451,7 +463,7 @@ ecmp_nexthops() {
 
 ecmp_all_ferries() { # the addresses of every Ferry machine, as ecmp_nexthops
 	local n
-	for n in $(seq 1 $ECMP_NF); do ferry_addr_n "$n"; done | sort | paste -sd' '
+	for n in $(seq 1 "$ECMP_NF"); do ferry_addr_n "$n"; done | sort | paste -sd' '
 }
 
 # ecmp_route_is ADDR "NEXTHOPS": the router routes ADDR via exactly these.

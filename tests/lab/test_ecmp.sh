@@ -75,7 +75,7 @@ announced_all() { # N VIP... : ferryctl vips says announced
 		[ "$a" = true ] || rc=1
 	done
 	echo "$out"
-	return $rc
+	return "$rc"
 }
 check "ferryctl vips: both VIPs announced on Ferry 1" announced_all 1 ecmp-a ecmp-b
 check "ferryctl vips: both VIPs announced on Ferry 2" announced_all 2 ecmp-a ecmp-b
@@ -88,16 +88,16 @@ digests_equal() {
 		[ "$d1" = "$d2" ] || rc=1
 	done
 	echo "$out"
-	return $rc
+	return "$rc"
 }
 check "ring digests equal on both Ferry machines" digests_equal
 bfd_up() {
 	local n
 	n=$(ecmp_bfd_up r)
 	echo "router: $n BFD sessions up: $(ecmp_birdc r show bfd sessions 2>&1 | tail -n +3 | tr -s ' \n' ' ')"
-	[ "$n" -eq $ECMP_NF ]
+	[ "$n" -eq "$ECMP_NF" ]
 }
-bfd_all_up() { [ "$(ecmp_bfd_up r)" -eq $ECMP_NF ]; }
+bfd_all_up() { [ "$(ecmp_bfd_up r)" -eq "$ECMP_NF" ]; }
 wait_for 5 "BFD sessions up" bfd_all_up || true
 check "BFD: a session with each Ferry machine, up" bfd_up
 
@@ -145,6 +145,7 @@ ip -n "${NS_FN[0]}" route replace default via "$(router_addr_n 1)"
 T_BACK=$(wait_route 30 $VIP_A "$BOTH") || true
 lab_log "router: $VIP_A via both again after ${T_BACK}s"
 ROUTE_BACK=$(ecmp_nexthops $VIP_A)
+DIGESTS_BACK=$(digests_equal) && DIGESTS_BACK_OK=1 || DIGESTS_BACK_OK=0
 sleep 1
 lab_log "new short connections: $((SHORT * LAB_NCLIENTS)) to ecmp-a"
 N1=$(pkts 1 ecmp-a)
@@ -181,6 +182,11 @@ back_again() {
 	[ "$ROUTE_BACK" = "$BOTH" ]
 }
 check "Ferry 1 announced again once its link is back" back_again
+digests_back() {
+	echo "when Ferry 1 was announced again: $DIGESTS_BACK"
+	[ "$DIGESTS_BACK_OK" -eq 1 ]
+}
+check "ring digests equal again when Ferry 1 returns (its health has settled)" digests_back
 new_flows() {
 	echo "Ferry 1 forwarded $((N1B - N1)) ecmp-a packets of the new connections"
 	[ "$N1" != error ] && [ "$N1B" -gt "$N1" ]
@@ -211,7 +217,7 @@ announced_b_false() {
 		[ "$a" = false ] || rc=1
 	done
 	echo "$out"
-	return $rc
+	return "$rc"
 }
 check "ferryctl vips: ecmp-b not announced on either machine" announced_b_false
 announced_a_both() { announced_all 1 ecmp-a && announced_all 2 ecmp-a; }
@@ -220,7 +226,7 @@ check "ferryctl vips: ecmp-a still announced on both" announced_a_both
 # ---- ferryd stops: routes stay; --detach: routes go first ----------------------
 lab_log "stopping ferryd on Ferry 2 (the dataplane keeps forwarding)"
 ecmp_stop_ferryd 2
-sleep $(lab_calc "$INTERVAL_MS * $FALL / 1000 + 0.5")
+sleep "$(lab_calc "$INTERVAL_MS * $FALL / 1000 + 0.5")"
 TABLE2_STOPPED=$(ecmp_table 2 | grep -c "^$VIP_A " || true)
 ROUTE_STOPPED=$(ecmp_nexthops $VIP_A)
 lab_log "ferryd --detach on Ferry 2"
