@@ -233,6 +233,43 @@ static void render_backends(FILE *f, struct ferryd *d,
 	}
 }
 
+/* Per pin: packets and bytes, and where the peer goes now (one series
+ * with value 1, labelled with the target node, or "none"). */
+static void render_pins(FILE *f, struct ferryd *d, const struct engine_stats *s)
+{
+	const struct plan *p = d->live;
+	unsigned int i;
+
+	fam(f, "ferry_pin_packets_total", "counter",
+	    "Packets of a pinned peer (its longest-prefix pin matched).");
+	for (i = 0; i < p->npins; i++) {
+		series(f, "ferry_pin_packets_total", "vip", p->pins[i].vip,
+		       "pin", p->pins[i].peer, NULL);
+		u64(f, s->pin[p->pins[i].pin.id].packets);
+	}
+	fam(f, "ferry_pin_bytes_total", "counter",
+	    "Bytes of a pinned peer's packets as received.");
+	for (i = 0; i < p->npins; i++) {
+		series(f, "ferry_pin_bytes_total", "vip", p->pins[i].vip,
+		       "pin", p->pins[i].peer, NULL);
+		u64(f, s->pin[p->pins[i].pin.id].bytes);
+	}
+	fam(f, "ferry_pin_target", "gauge",
+	    "1 for the node a pin sends its peer to now; target=\"none\" when every listed node is down (action hold or rehash).");
+	for (i = 0; i < p->npins; i++) {
+		const struct plan_pin *pp = &p->pins[i];
+		const struct conf_vip *cv = &d->conf->vips[pp->conf_vip];
+		const char *target = pp->target >= 0 ?
+			d->conf->nodes[cv->backends[pp->target].node].name : "none";
+		const char *action = pp->pin.action == LB_PIN_FORWARD ? "forward" :
+				     pp->pin.action == LB_PIN_HOLD ? "hold" : "rehash";
+
+		series(f, "ferry_pin_target", "vip", pp->vip, "pin", pp->peer,
+		       "target", target, "action", action, NULL);
+		u64(f, 1);
+	}
+}
+
 static void render_global(FILE *f, struct ferryd *d,
 			  const struct engine_stats *s)
 {
@@ -334,6 +371,7 @@ char *exporter_render(struct ferryd *d, size_t *len)
 	render_daemon(f, d);
 	render_vips(f, d, s);
 	render_backends(f, d, s);
+	render_pins(f, d, s);
 	render_global(f, d, s);
 	free(s);
 	if (fclose(f)) {
