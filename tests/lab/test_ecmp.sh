@@ -199,12 +199,25 @@ check "new connections after the return all answered" \
 lab_log "stopping every ecmp-b server (port $VIP_B_PORT)"
 for i in $(seq 1 $LAB_NBACKENDS); do ecmp_stop_b_server "$i"; done
 T_KILL=$(lab_now) # the last one has exited
-T_B_WD=$(wait_route 10 $VIP_B "") || true
-[ "$T_B_WD" = never ] || T_B_WD=$(lab_calc "$(lab_now) - $T_KILL")
-lab_log "router: no route to $VIP_B ${T_B_WD}s after its servers stopped"
+# Polled together: when both ferryds have removed the route (health), when
+# the router has (BGP).
+T_B_FERRY=never
+T_B_WD=never
+while awk "BEGIN { exit !($(lab_now) - $T_KILL < 10) }"; do
+	if [ "$T_B_FERRY" = never ] &&
+		[ "$({ ecmp_table 1; ecmp_table 2; } | grep -c "^$VIP_B " || true)" -eq 0 ]; then
+		T_B_FERRY=$(lab_calc "$(lab_now) - $T_KILL")
+	fi
+	if ecmp_route_is $VIP_B ""; then
+		T_B_WD=$(lab_calc "$(lab_now) - $T_KILL")
+		break
+	fi
+	sleep 0.02
+done
+lab_log "no route to $VIP_B in either Ferry table ${T_B_FERRY}s, in the router ${T_B_WD}s after its servers stopped"
 echo "== $LAB_PREFIX: ecmp-b's backends down (withdrawn after ${T_B_WD}s, limit ${WITHDRAW_LIMIT_S}s)"
 withdrawn_b() {
-	echo "router: $VIP_B withdrawn ${T_B_WD}s after its last backend stopped (limit fall x interval + 1 s = ${WITHDRAW_LIMIT_S}s)"
+	echo "router: $VIP_B withdrawn ${T_B_WD}s after its last backend stopped (limit fall x interval + 1 s = ${WITHDRAW_LIMIT_S}s); both ferryds had removed their routes after ${T_B_FERRY}s"
 	[ "$T_B_WD" != never ] && awk "BEGIN { exit !($T_B_WD <= $WITHDRAW_LIMIT_S) }"
 }
 check "ecmp-b withdrawn from the router within fall x interval + BGP update" withdrawn_b
@@ -251,5 +264,5 @@ ferryd1_running() {
 }
 check "ferryd on Ferry 1 still running" ferryd1_running
 
-echo "== $LAB_PREFIX: times: converge ${T_CONV}s, link-down withdraw ${T_DOWN_WD}s, back ${T_BACK}s, ecmp-b withdraw ${T_B_WD}s, detach withdraw ${T_DETACH_WD}s"
+echo "== $LAB_PREFIX: times: converge ${T_CONV}s, link-down withdraw ${T_DOWN_WD}s, back ${T_BACK}s, ecmp-b withdraw ${T_B_WD}s (ferryd ${T_B_FERRY}s), detach withdraw ${T_DETACH_WD}s"
 lab_summary
