@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include "announce.h"
 #include "exporter.h"
 #include "log.h"
 #include "names.h"
@@ -131,6 +132,12 @@ static void render_vips(FILE *f, struct ferryd *d, const struct engine_stats *s)
 			      LB_BE_ACTIVE;
 		series(f, "ferry_vip_backends_up", "vip", v->name, NULL);
 		u64(f, up);
+	}
+	fam(f, "ferry_vip_announced", "gauge",
+	    "1 while ferryd announces the VIP's address (announce table for BIRD), 0 otherwise or without announce.");
+	for (i = 0; i < p->nvips; i++) {
+		series(f, "ferry_vip_announced", "vip", p->vips[i].name, NULL);
+		u64(f, announce_vip_announced(d, i));
 	}
 	fam(f, "ferry_vip_fail_open", "gauge",
 	    "1 when no backend of the VIP is active and its ring holds every backend not in maintenance.");
