@@ -160,6 +160,7 @@ static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
 	__u32 fh;
 	int v;
 
+	r->pkt.flow.vip = (__u16)vip->id;
 	if (vip->flags & LB_VIP_HASH_SOURCE) {
 		/* One peer, one node: ports play no part, fragments alike. */
 		r->pkt.flow.sport = 0;

@@ -117,7 +117,8 @@ struct lb_flow_key {
 	__be16 dport;
 	__u8 proto;
 	__u8 family;
-	__u16 pad;
+	__u16 vip; /* the VIP's id: conntrack entries are per VIP (two
+		    * source-hash VIPs on one address must not share one) */
 } __attribute__((aligned(8)));
 
 struct lb_flow {
@@ -235,5 +236,6 @@ _Static_assert(sizeof(struct lb_config) == 48, "lb_config");
 _Static_assert(sizeof(struct lb_vip_stats) == 32, "lb_vip_stats");
 _Static_assert(LB_REASON_MAX <= 32, "reasons fit the stats array");
 _Static_assert(LB_EVENT_MAX <= 32, "events fit lb_result.events");
+_Static_assert(FERRY_MAX_VIPS <= 65536, "VIP ids fit lb_flow_key.vip");
 
 #endif /* FERRY_ABI_H */

@@ -784,10 +784,11 @@ lab_freeradius_nas() {
 		{ print }' "$f" >"$f.new" && mv "$f.new" "$f"
 	sed -i 's/^#\(\s*log_packet_header = yes\)/\1/' "$dir/mods-available/detail"
 	sed -i '/^detail auth_log {/a\	log_packet_header = yes' "$dir/mods-available/detail.log"
-	grep -q '^\s*auth_log$' "$f" && grep -q "served-by $name" "$f" &&
-		grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail" &&
-		grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail.log" ||
+	if ! grep -q '^\s*auth_log$' "$f" || ! grep -q "served-by $name" "$f" ||
+		! grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail" ||
+		! grep -q '^\s*log_packet_header = yes' "$dir/mods-available/detail.log"; then
 		fail "cannot edit $dir for the NASes (package layout changed?)"
+	fi
 }
 
 # lab_stamp_log FILE OUT: append each line written to FILE from now on to
@@ -829,6 +830,7 @@ for line in iter(p.stdout.readline, b""):
     out.write(b"%.3f %s" % (time.time(), line))
     out.flush()
 sys.exit(p.wait() & 0xff)' "$out" "$@" </dev/null &
+	# shellcheck disable=SC2034 # read by the tests
 	LAB_STAMP_PID=$!
 	LAB_PIDS+=($!)
 }
@@ -838,7 +840,8 @@ sys.exit(p.wait() & 0xff)' "$out" "$@" </dev/null &
 # once, then lab_await_freeradius for each.
 LAB_FREERADIUS_MARK=() # lines of backend i's FreeRADIUS log before its last start
 lab_launch_freeradius() {
-	local log=$LAB_LOGS/freeradius-$(backend_name "$1").log
+	local log
+	log=$LAB_LOGS/freeradius-$(backend_name "$1").log
 	touch "$log"
 	LAB_FREERADIUS_MARK[$1]=$(wc -l <"$log")
 	lab_bg "${NS_B[$(($1 - 1))]}" "${log##*/}" freeradius -X -d "$2"
@@ -857,8 +860,9 @@ lab_freeradius_ready() {
 lab_await_freeradius() {
 	local secret
 	secret=$(sed -n 's/^\s*secret = "\(.*\)"$/\1/p' "$2/clients.conf" | head -n 1)
-	wait_for 20 "FreeRADIUS on backend $1 ready" lab_freeradius_ready "$1" &&
-		wait_for 5 "FreeRADIUS on backend $1 answers Status-Server" \
-			lab_freeradius_status "$1" 1812 "$secret" ||
+	if ! wait_for 20 "FreeRADIUS on backend $1 ready" lab_freeradius_ready "$1" ||
+		! wait_for 5 "FreeRADIUS on backend $1 answers Status-Server" \
+			lab_freeradius_status "$1" 1812 "$secret"; then
 		fail "FreeRADIUS on backend $1 does not answer: $(tail -n 5 "$LAB_LOGS/freeradius-$(backend_name "$1").log" | tr '\n' ' ')"
+	fi
 }

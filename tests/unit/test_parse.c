@@ -155,7 +155,7 @@ static void test_ipv4_tcp(void **state)
 	assert_int_equal(lb_ntohs(pkt.flow.dport), 443);
 	assert_addr(&pkt.flow.src, 4, C4);
 	assert_addr(&pkt.flow.dst, 4, V4);
-	assert_int_equal(pkt.flow.pad, 0);
+	assert_int_equal(pkt.flow.vip, 0);
 
 	/* Without DF. */
 	tp_ip4_frag(ip, 0);
