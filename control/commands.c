@@ -302,7 +302,7 @@ static const char *failback_name(const struct conf_pin *cp, char *buf,
 				 size_t len)
 {
 	if (cp->failback == PIN_FAILBACK_AFTER)
-		snprintf(buf, len, "after %us", cp->failback_after_s);
+		snprintf(buf, len, "after=%us", cp->failback_after_s);
 	else
 		snprintf(buf, len, "%s",
 			 cp->failback == PIN_FAILBACK_MANUAL ? "manual" :
@@ -419,8 +419,14 @@ static int cmd_pin_failback(void *ctx, json_object *req, json_object *resp)
 		return ctl_error(resp, "no pin of peer \"%s\" on VIP \"%s\"", peer, vip);
 	if (r > 0 && daemon_sync(d))
 		return ctl_error(resp, "failback recorded, but applying it failed");
-	if (r > 0)
-		log_info("pin %s on VIP %s: manual failback", peer, vip);
+	if (r > 0) {
+		union lb_addr a;
+		__u8 fam, plen;
+		char text[64];
+
+		conf_parse_prefix(peer, &a, &fam, &plen);
+		log_info("pin %s on VIP %s: manual failback", conf_prefix_str(&a, fam, plen, text, sizeof(text)), vip);
+	}
 	json_object_object_add(resp, "moved", json_object_new_boolean(r > 0));
 	json_object_object_add(resp, "generation", ju64(d->live->generation));
 	return 0;

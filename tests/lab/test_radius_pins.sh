@@ -483,7 +483,7 @@ check "failover: c1's acct requests b1 -> b2 within fall x interval + 1 s" moved
 check "failover: ferryctl pins: c1 on b2 on both VIPs, why b1 is down; the others on their primaries" \
 	pins_are b2 b2 b3 forward '^fallback; b1 is down$' '^primary$' '^primary$'
 check "failover: the 'ferryctl pins' table row says so" \
-	pin_row $VC "${NAS[1]}/32" "^$VC ${NAS[1]}/32 b1,b2 b2 forward after ${AFTER}s [0-9]+ [0-9]+ fallback; b1 is down\$"
+	pin_row $VC "${NAS[1]}/32" "^$VC ${NAS[1]}/32 b1,b2 b2 forward after=${AFTER}s [0-9]+ [0-9]+ fallback; b1 is down\$"
 
 # ---- 4. b1 back: auth fails back at once, acct after AFTER s -----------------
 lab_log "restarting FreeRADIUS on b1"
