@@ -12,6 +12,7 @@ PACKAGES=(
 	freeradius freeradius-utils
 	prometheus
 	bird2
+	libdpdk-dev dpdk-dev
 )
 
 # FreeRADIUS is for the radius lab test, which runs its own in a namespace.
