@@ -495,18 +495,6 @@ static __u32 where_frame(__u8 *buf, const union lb_addr *src,
 	return (__u32)(l4 + l4len - buf);
 }
 
-static int parse_addr(const char *text, union lb_addr *a, __u8 *family)
-{
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, text, &a->v4) == 1)
-		*family = LB_AF_INET;
-	else if (inet_pton(AF_INET6, text, a) == 1)
-		*family = LB_AF_INET6;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static void where_answer(struct ferryd *d, const struct lb_result *r,
 			 json_object *resp)
 {
@@ -556,7 +544,7 @@ static int cmd_where(void *ctx, json_object *req, json_object *resp)
 	    ctl_arg_int(req, resp, "sport", true, 0, 65535, &sport) < 0 ||
 	    ctl_arg_int(req, resp, "dport", true, 0, 65535, &dport) < 0)
 		return -EINVAL;
-	if (parse_addr(src, &sa, &sf) || parse_addr(dst, &da, &df))
+	if (conf_parse_addr(src, &sa, &sf) || conf_parse_addr(dst, &da, &df))
 		return ctl_error(resp, "src and dst must be IPv4 or IPv6 addresses");
 	if (sf != df)
 		return ctl_error(resp, "src and dst must be of one family");

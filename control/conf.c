@@ -109,7 +109,7 @@ static int conf_uint(struct conf_ctx *c, const config_setting_t *group,
 	return 1;
 }
 
-static int conf_parse_addr(const char *text, union lb_addr *a, __u8 *family)
+int conf_parse_addr(const char *text, union lb_addr *a, __u8 *family)
 {
 	memset(a, 0, sizeof(*a));
 	if (inet_pton(AF_INET, text, &a->v4) == 1) {

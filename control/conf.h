@@ -131,6 +131,8 @@ struct ferry_conf *conf_load_string(const char *text, const char *name,
 void conf_free(struct ferry_conf *conf);
 
 int conf_find_node(const struct ferry_conf *conf, const char *name);
+/* An IPv4 or IPv6 address; 0 or -EINVAL. */
+int conf_parse_addr(const char *text, union lb_addr *a, __u8 *family);
 /* "10.0.0.0/24", "2001:db8::/32" or a bare address (a host prefix). */
 int conf_parse_prefix(const char *text, union lb_addr *a, __u8 *family,
 		      __u8 *plen);
