@@ -412,8 +412,9 @@ static int xdp_apply_vip(struct engine *e, const struct plan_vip *v)
 	return 0;
 }
 
-static bool xdp_plan_has_key(const struct plan *p, const struct lb_vip_key *k)
+static bool xdp_plan_has_key(const struct plan *p, const void *key)
 {
+	const struct lb_vip_key *k = key;
 	unsigned int i;
 
 	for (i = 0; i < p->nvips; i++)
@@ -424,8 +425,9 @@ static bool xdp_plan_has_key(const struct plan *p, const struct lb_vip_key *k)
 	return false;
 }
 
-static bool xdp_plan_has_pin(const struct plan *p, const struct lb_pin_key *k)
+static bool xdp_plan_has_pin(const struct plan *p, const void *key)
 {
+	const struct lb_pin_key *k = key;
 	unsigned int i;
 
 	for (i = 0; i < p->npins; i++)
@@ -434,53 +436,45 @@ static bool xdp_plan_has_pin(const struct plan *p, const struct lb_pin_key *k)
 	return false;
 }
 
-static int xdp_remove_stale_pins(struct engine *e, const struct plan *p)
+/* Deletes every key of a hash or LPM map that the plan does not keep:
+ * collected first, since deleting while walking restarts the walk. */
+static int xdp_delete_unkept(int fd, size_t key_size, unsigned int max,
+			     const struct plan *p,
+			     bool (*keep)(const struct plan *, const void *))
 {
-	struct lb_pin_key key, next, *stale;
+	unsigned char *stale = calloc(max, key_size);
+	__u64 key[4], next[4]; /* aligned for the key structs */
 	unsigned int n = 0, i;
 	void *prev = NULL;
 
-	stale = calloc(FERRY_MAX_PINS, sizeof(*stale));
-	if (!stale)
+	if (!stale || key_size > sizeof(key)) {
+		free(stale);
 		return -ENOMEM;
-	while (n < FERRY_MAX_PINS &&
-	       !bpf_map_get_next_key(e->fd[M_PINS], prev, &next)) {
-		if (!xdp_plan_has_pin(p, &next))
-			stale[n++] = next;
-		key = next;
-		prev = &key;
+	}
+	while (n < max && !bpf_map_get_next_key(fd, prev, next)) {
+		if (!keep(p, next))
+			memcpy(stale + (size_t)n++ * key_size, next, key_size);
+		memcpy(key, next, key_size);
+		prev = key;
 	}
 	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(e->fd[M_PINS], &stale[i]);
+		bpf_map_delete_elem(fd, stale + (size_t)i * key_size);
 	free(stale);
 	return 0;
 }
 
-/* After the flips: VIPs and backends that generation N no longer has. */
+/* After the flips: VIPs, pins and backends that generation N no longer has. */
 static int xdp_remove_stale(struct engine *e, const struct plan *p)
 {
-	struct lb_vip_key key, next, *stale = NULL;
 	struct lb_backend be, none;
-	unsigned int n = 0, i;
-	void *prev = NULL;
-	int err = 0;
 	__u32 id;
+	int err;
 
-	stale = calloc(FERRY_MAX_VIPS * 4, sizeof(*stale));
-	if (!stale)
-		return -ENOMEM;
-	while (n < FERRY_MAX_VIPS * 4 &&
-	       !bpf_map_get_next_key(e->fd[M_VIPS], prev, &next)) {
-		if (!xdp_plan_has_key(p, &next))
-			stale[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(e->fd[M_VIPS], &stale[i]);
-	free(stale);
-
-	err = xdp_remove_stale_pins(e, p);
+	err = xdp_delete_unkept(e->fd[M_VIPS], sizeof(struct lb_vip_key),
+				FERRY_MAX_VIPS * 4, p, xdp_plan_has_key);
+	if (!err)
+		err = xdp_delete_unkept(e->fd[M_PINS], sizeof(struct lb_pin_key),
+					FERRY_MAX_PINS, p, xdp_plan_has_pin);
 
 	memset(&none, 0, sizeof(none));
 	for (id = 0; id < FERRY_MAX_BACKENDS; id++) {
