@@ -154,10 +154,12 @@ static int conf_parse_mac(const char *text, __u8 mac[6])
 	return 0;
 }
 
+#define DPDK_PORT_MAX 1023 /* RTE_MAX_ETHPORTS is smaller */
+
 static const char *const dataplane_keys[] = {
 	"engine", "interface", "xdp_mode", "bpffs", "next_hop_mac",
 	"encap_source_v4", "encap_source_v6", "mtu", "flows", "hash_seed",
-	NULL
+	"dpdk", NULL
 };
 
 static int conf_line_of(const config_setting_t *g, const char *key)
@@ -165,6 +167,83 @@ static int conf_line_of(const config_setting_t *g, const char *key)
 	const config_setting_t *s = config_setting_get_member(g, key);
 
 	return s ? config_setting_source_line(s) : 0;
+}
+
+static const char *const dpdk_keys[] = {
+	"control", "tables", "eal", "exception_port", "align", "idle_sleep_us",
+	"burst", NULL
+};
+
+static int conf_read_dpdk(struct conf_ctx *c, const config_setting_t *dg,
+			  struct conf_dpdk *d)
+{
+	const config_setting_t *g = config_setting_get_member(dg, "dpdk");
+	const config_setting_t *l;
+	char text[16];
+	__u32 port;
+	int r, i, n;
+
+	strcpy(d->control, CONF_DPDK_CONTROL_DEFAULT);
+	strcpy(d->tables, CONF_DPDK_TABLES_DEFAULT);
+	d->exception_port = -1;
+	d->burst = 32;
+	if (!g)
+		return conf_fail(c, dg, "engine \"dpdk\" needs a group 'dpdk' { eal = [ ... ]; ... }");
+	if (!config_setting_is_group(g))
+		return conf_fail(c, g, "'dpdk' must be a group { ... }");
+	r = conf_check_keys(c, g, "dpdk", dpdk_keys);
+	if (r)
+		return r;
+	d->line = config_setting_source_line(g);
+	d->line_control = conf_line_of(g, "control");
+	r = conf_string(c, g, "control", false, d->control, sizeof(d->control));
+	if (r < 0)
+		return r;
+	r = conf_string(c, g, "tables", false, d->tables, sizeof(d->tables));
+	if (r < 0)
+		return r;
+	if (d->control[0] != '/' || d->tables[0] != '/')
+		return conf_fail(c, g, "dpdk.control and dpdk.tables must be absolute paths");
+	l = config_setting_get_member(g, "eal");
+	if (!l)
+		return conf_fail(c, g, "missing setting 'eal' (EAL arguments, e.g. [ \"-l\", \"0-1\", \"--vdev\", \"net_af_packet0,iface=eth0\" ])");
+	if (!config_setting_is_array(l) && !config_setting_is_list(l))
+		return conf_fail(c, l, "'eal' must be an array of strings [ ... ]");
+	n = config_setting_length(l);
+	if (n > CONF_DPDK_MAX_EAL)
+		return conf_fail(c, l, "%d EAL arguments, at most %d", n,
+				 CONF_DPDK_MAX_EAL);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, i);
+		const char *v;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return conf_fail(c, e, "EAL argument %d is not a string", i + 1);
+		v = config_setting_get_string(e);
+		if (!*v || strlen(v) >= CONF_DPDK_ARG_MAX)
+			return conf_fail(c, e, "EAL argument %d is empty or longer than %d characters",
+					 i + 1, CONF_DPDK_ARG_MAX - 1);
+		strcpy(d->eal[d->neal++], v);
+	}
+	r = conf_uint(c, g, "exception_port", false, 0, DPDK_PORT_MAX, &port);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		d->exception_port = (int)port;
+	strcpy(text, "slide");
+	r = conf_string(c, g, "align", false, text, sizeof(text));
+	if (r < 0)
+		return r;
+	if (strcmp(text, "slide") && strcmp(text, "trust"))
+		return conf_fail(c, config_setting_get_member(g, "align"),
+				 "align must be \"slide\" or \"trust\"");
+	d->align_trust = !strcmp(text, "trust");
+	r = conf_uint(c, g, "idle_sleep_us", false, 0, 100000,
+		      &d->idle_sleep_us);
+	if (r < 0)
+		return r;
+	r = conf_uint(c, g, "burst", false, 1, 256, &d->burst);
+	return r < 0 ? r : 0;
 }
 
 static int conf_read_dataplane(struct conf_ctx *c, const config_setting_t *root,
@@ -194,10 +273,19 @@ static int conf_read_dataplane(struct conf_ctx *c, const config_setting_t *root,
 	r = conf_string(c, g, "engine", false, dp->engine, sizeof(dp->engine));
 	if (r < 0)
 		return r;
-	if (strcmp(dp->engine, "xdp"))
+	if (strcmp(dp->engine, "xdp") && strcmp(dp->engine, "dpdk"))
 		return conf_fail(c, config_setting_get_member(g, "engine"),
-				 "engine \"%s\" is not supported (\"xdp\")",
+				 "engine \"%s\" is not supported (\"xdp\" or \"dpdk\")",
 				 dp->engine);
+	dp->dpdk = !strcmp(dp->engine, "dpdk");
+	if (dp->dpdk) {
+		r = conf_read_dpdk(c, g, &dp->dp);
+		if (r)
+			return r;
+	} else if (config_setting_get_member(g, "dpdk")) {
+		return conf_fail(c, config_setting_get_member(g, "dpdk"),
+				 "a 'dpdk' group needs engine = \"dpdk\"");
+	}
 	r = conf_string(c, g, "interface", true, dp->interface,
 			sizeof(dp->interface));
 	if (r < 0)

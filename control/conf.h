@@ -20,8 +20,28 @@
 #define CONF_FLOWS_MIN 1024
 #define CONF_FLOWS_MAX (64u << 20)
 
+#define CONF_DPDK_MAX_EAL 64
+#define CONF_DPDK_ARG_MAX 256
+#define CONF_DPDK_CONTROL_DEFAULT "/run/ferry/dpdk.sock"
+#define CONF_DPDK_TABLES_DEFAULT "/run/ferry/tables.snap"
+
+/* engine = "dpdk": how ferry-dpdk runs and where ferryd reaches it. */
+struct conf_dpdk {
+	char control[CONF_PATH_MAX]; /* ferry-dpdk's control socket */
+	char tables[CONF_PATH_MAX]; /* its copy of the live generation */
+	char eal[CONF_DPDK_MAX_EAL][CONF_DPDK_ARG_MAX]; /* EAL arguments */
+	unsigned int neal;
+	int exception_port; /* DPDK port id of the kernel's path; -1: none */
+	bool align_trust; /* align = "trust" (default "slide") */
+	__u32 idle_sleep_us; /* sleep this long when a poll finds nothing */
+	__u32 burst; /* RX burst size */
+	int line, line_control;
+};
+
 struct conf_dataplane {
 	char engine[16];
+	bool dpdk; /* engine = "dpdk" (else "xdp") */
+	struct conf_dpdk dp;
 	char interface[IF_NAMESIZE];
 	bool xdp_generic;
 	char bpffs[CONF_PATH_MAX];

@@ -641,9 +641,14 @@ static bool daemon_fixed_changed(const struct ferry_conf *n,
 	const char *what = NULL;
 	int line = 0;
 
-	if (strcmp(a->interface, b->interface)) {
+	if (strcmp(a->engine, b->engine)) {
+		what = "engine";
+	} else if (strcmp(a->interface, b->interface)) {
 		what = "interface";
 		line = a->line_interface;
+	} else if (a->dpdk && strcmp(a->dp.control, b->dp.control)) {
+		what = "dpdk.control";
+		line = a->dp.line_control;
 	} else if (a->xdp_generic != b->xdp_generic) {
 		what = "xdp_mode";
 		line = a->line_xdp_mode;
