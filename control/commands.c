@@ -246,6 +246,22 @@ static int cmd_stats(void *ctx, json_object *req, json_object *resp)
 	json_object_object_add(resp, "reasons", reasons);
 	json_object_object_add(resp, "events", events);
 	json_object_object_add(resp, "cpus", cpus);
+	if (s->has_cpu_id) {
+		json_object *ids = json_object_new_array();
+
+		for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++)
+			json_object_array_add(ids, ju64(s->cpu_id[i]));
+		json_object_object_add(resp, "cpu_label", jstr(s->cpu_label));
+		json_object_object_add(resp, "cpu_ids", ids);
+	}
+	if (s->nextra) {
+		json_object *ex = json_object_new_object();
+
+		for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++)
+			json_object_object_add(ex, s->extra[i].name,
+					       ju64(s->extra[i].value));
+		json_object_object_add(resp, "engine_counters", ex);
+	}
 	json_object_object_add(resp, "vips", vips);
 	json_object_object_add(resp, "backends", bes);
 	free(s);

@@ -309,6 +309,15 @@ static void daemon_tick(struct loop *l, uint64_t now, void *arg)
 		d->dirty = true; /* a timed failback is due */
 	if (d->dirty)
 		daemon_sync(d);
+	if (d->ops->tick) {
+		char msg[256];
+		int r = d->ops->tick(d->engine, now, msg, sizeof(msg));
+
+		if (r > 0)
+			log_info("%s", msg);
+		else if (r < 0)
+			log_warn("dataplane: %s", msg);
+	}
 	if (d->on_tick)
 		d->on_tick(d, now);
 }

@@ -10,6 +10,15 @@
 #include "plan.h"
 
 #define ENGINE_MAX_CPUS 512
+#define ENGINE_MAX_EXTRA 8
+
+/* A counter only one engine has (DPDK: TX drops, ...), exported as
+ * ferry_<name>_total. */
+struct engine_extra {
+	const char *name; /* static */
+	const char *help; /* static */
+	__u64 value;
+};
 
 /* Counters summed over CPUs / lcores, plus per-CPU packet totals. */
 struct engine_stats {
@@ -19,6 +28,13 @@ struct engine_stats {
 	struct lb_counter backend[FERRY_MAX_BACKENDS];
 	struct lb_counter pin[FERRY_MAX_PINS];
 	__u64 cpu_packets[ENGINE_MAX_CPUS];
+	/* What index i of cpu_packets is: cpu_label ("cpu" when NULL) and
+	 * its number (XDP: the CPU; DPDK: the EAL lcore id). */
+	const char *cpu_label;
+	__u32 cpu_id[ENGINE_MAX_CPUS];
+	bool has_cpu_id; /* false: cpu_id[i] is i */
+	unsigned int nextra;
+	struct engine_extra extra[ENGINE_MAX_EXTRA];
 	__u64 flows_entries; /* conntrack entries in use, if known */
 	__u64 flows_capacity;
 	__u32 generation; /* the generation the dataplane serves */
@@ -59,6 +75,11 @@ struct engine_ops {
 	 * pinned link exists and is attached to the configured interface);
 	 * if not, why (may be NULL) says why. Route announcements follow it. */
 	bool (*forwarding)(struct engine *e, char *why, size_t len);
+	/* Called from ferryd's loop every tick (may be NULL): keeps the
+	 * dataplane serving the live plan (DPDK: pushes it again to a
+	 * ferry-dpdk that restarted). 1: it acted (msg says what), 0:
+	 * nothing to do, -errno: something is wrong (msg says what). */
+	int (*tick)(struct engine *e, __u64 now_ms, char *msg, size_t len);
 	/* Stops forwarding and removes every trace (pins, program). */
 	int (*destroy)(const struct ferry_conf *conf);
 	/* Lets go of the dataplane; it keeps forwarding. NULL accepted. */
@@ -66,5 +87,12 @@ struct engine_ops {
 };
 
 extern const struct engine_ops engine_xdp_ops;
+extern const struct engine_ops engine_dpdk_ops;
+
+/* The engine the config names. */
+static inline const struct engine_ops *engine_ops_of(const struct ferry_conf *c)
+{
+	return c->dp.dpdk ? &engine_dpdk_ops : &engine_xdp_ops;
+}
 
 #endif /* FERRY_CONTROL_ENGINE_H */

@@ -277,6 +277,27 @@ static void render_pins(FILE *f, struct ferryd *d, const struct engine_stats *s)
 	}
 }
 
+
+/* Per CPU (XDP) or per forwarding lcore (DPDK): ferry_cpu_packets_total
+ * {cpu} or ferry_lcore_packets_total{lcore}. */
+static void render_cpus(FILE *f, const struct engine_stats *s)
+{
+	const char *label = s->cpu_label ? s->cpu_label : "cpu";
+	char name[64], id[16];
+	unsigned int i;
+
+	snprintf(name, sizeof(name), "ferry_%s_packets_total", label);
+	fam(f, name, "counter",
+	    s->has_cpu_id ?
+		    "Packets the dataplane handled on each forwarding lcore (EAL lcore id)." :
+		    "Packets the dataplane handled on each CPU.");
+	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++) {
+		snprintf(id, sizeof(id), "%u", s->has_cpu_id ? s->cpu_id[i] : i);
+		series(f, name, label, id, NULL);
+		u64(f, s->cpu_packets[i]);
+	}
+}
+
 static void render_global(FILE *f, struct ferryd *d,
 			  const struct engine_stats *s)
 {
@@ -325,12 +346,12 @@ static void render_global(FILE *f, struct ferryd *d,
 	    "Conntrack entries there is room for: buckets x ways x CPUs.");
 	fprintf(f, "ferry_flows_capacity %llu\n",
 		(unsigned long long)s->flows_capacity);
-	fam(f, "ferry_cpu_packets_total", "counter",
-	    "Packets the dataplane handled on each CPU.");
-	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++) {
-		snprintf(buf, sizeof(buf), "%u", i);
-		series(f, "ferry_cpu_packets_total", "cpu", buf, NULL);
-		u64(f, s->cpu_packets[i]);
+	render_cpus(f, s);
+	for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++) {
+		snprintf(buf, sizeof(buf), "ferry_%s_total", s->extra[i].name);
+		fam(f, buf, "counter", s->extra[i].help);
+		fprintf(f, "%s %llu\n", buf,
+			(unsigned long long)s->extra[i].value);
 	}
 	(void)d;
 }

@@ -140,10 +140,14 @@ static void print_stats(const struct plan *p, const struct ferry_conf *conf,
 	for (i = 0; i < LB_EVENT_MAX; i++)
 		printf(" %s=%llu", lb_event_name(i),
 		       (unsigned long long)s->global.event[i]);
-	printf("\ncpus:");
+	printf("\n%ss:", s->cpu_label ? s->cpu_label : "cpu");
 	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++)
-		printf(" %u=%llu", i, (unsigned long long)s->cpu_packets[i]);
+		printf(" %u=%llu", s->has_cpu_id ? s->cpu_id[i] : i,
+		       (unsigned long long)s->cpu_packets[i]);
 	printf("\n");
+	for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++)
+		printf("%s: %llu\n", s->extra[i].name,
+		       (unsigned long long)s->extra[i].value);
 	(void)conf;
 }
 
@@ -159,7 +163,8 @@ static int run_stats(const struct engine_ops *ops, const struct ferry_conf *conf
 	e = ops->attach_existing(conf);
 	if (!e) {
 		err = -errno;
-		log_err("no running dataplane under %s: %s", conf->dp.bpffs,
+		log_err("no running dataplane at %s: %s",
+			conf->dp.dpdk ? conf->dp.dp.control : conf->dp.bpffs,
 			strerror(errno));
 		goto out;
 	}
@@ -299,7 +304,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	const struct engine_ops *ops = &engine_xdp_ops;
+	const struct engine_ops *ops;
 	struct ferry_conf *conf;
 	struct ferryd_args a;
 	char err[512];
@@ -318,6 +323,7 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
+	ops = engine_ops_of(conf);
 	switch (a.mode) {
 	case MODE_CHECK:
 		printf("%s: ok: %u nodes, %u VIPs\n", a.conf_path, conf->nnodes,

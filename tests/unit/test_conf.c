@@ -187,6 +187,61 @@ static void test_radius_health(void **state)
 		     "t.conf:9: health type must be \"tcp\", \"http\", \"radius\" or \"none\"");
 }
 
+/* engine = "dpdk" and its group: read as written, defaults, mistakes. */
+static void test_dpdk_engine(void **state)
+{
+	static const char *dp = "dataplane = { interface = \"eth0\";";
+	static const char *with =
+		"dataplane = { engine = \"dpdk\"; interface = \"ferry0\";\n"
+		"  dpdk = { eal = [ \"-l\", \"0-1\", \"--vdev\", \"net_tap0,iface=ferry0\" ];\n"
+		"    exception_port = 1; align = \"trust\"; idle_sleep_us = 50; };";
+	char text[4096], err[512] = "";
+	const char *at = strstr(good, dp);
+	struct ferry_conf *c;
+
+	(void)state;
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%s%s", with, at + strlen(dp));
+	c = conf_load_string(text, "t.conf", err, sizeof(err));
+	if (!c)
+		fail_msg("%s", err);
+	assert_true(c->dp.dpdk);
+	assert_int_equal(c->dp.dp.neal, 4);
+	assert_string_equal(c->dp.dp.eal[3], "net_tap0,iface=ferry0");
+	assert_int_equal(c->dp.dp.exception_port, 1);
+	assert_true(c->dp.dp.align_trust);
+	assert_int_equal(c->dp.dp.idle_sleep_us, 50);
+	assert_int_equal(c->dp.dp.burst, 32);
+	assert_string_equal(c->dp.dp.control, CONF_DPDK_CONTROL_DEFAULT);
+	assert_string_equal(c->dp.dp.tables, CONF_DPDK_TABLES_DEFAULT);
+	conf_free(c);
+
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\";",
+		     "t.conf:1: engine \"dpdk\" needs a group 'dpdk'");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"vpp\";",
+		     "engine \"vpp\" is not supported");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; dpdk = { eal = [ \"-l\" ]; };",
+		     "a 'dpdk' group needs engine = \"dpdk\"");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\"; dpdk = { };",
+		     "missing setting 'eal'");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\"; dpdk = { eal = [ 1 ]; };",
+		     "EAL argument 1 is not a string");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\"; dpdk = { eal = [ \"-l\" ]; align = \"up\"; };",
+		     "align must be");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\"; dpdk = { eal = [ \"-l\" ]; lcores = 2; };",
+		     "unknown setting 'lcores' in dpdk");
+	expect_error("interface = \"eth0\";",
+		     "interface = \"eth0\"; engine = \"dpdk\"; dpdk = { eal = [ \"-l\" ]; control = \"x.sock\"; };",
+		     "must be absolute paths");
+}
+
 static void test_missing_file_is_an_error(void **state)
 {
 	char err[256] = "";
@@ -239,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_good_config_loads),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_missing_file_is_an_error),
+		cmocka_unit_test(test_dpdk_engine),
 		cmocka_unit_test(test_radius_health),
 		cmocka_unit_test(test_plan_ids_stable_and_rings_by_identity),
 	};
