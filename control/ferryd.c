@@ -109,7 +109,8 @@ static void print_stats(const struct plan *p, const struct ferry_conf *conf,
 	char addr[64];
 	unsigned int i, j;
 
-	printf("generation %u, %u CPUs\n", s->generation, s->ncpus);
+	printf("generation %u, %u %s\n", s->generation, s->ncpus,
+	       s->has_cpu_id ? "forwarding lcores" : "CPUs");
 	for (i = 0; i < p->nvips; i++) {
 		const struct plan_vip *v = &p->vips[i];
 		const struct lb_vip_stats *vs = &s->vip[v->id];

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -163,10 +164,11 @@ int dp_ctl_call(const char *path, __u32 op, const void *payload, size_t len,
 	r = dp_ctl_addr(path, &a);
 	if (r)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A local connect either completes or fails at once. */
+	/* A local connect completes or fails at once (-EAGAIN: its backlog
+	 * is full). */
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 		r = -errno;
 		goto out;
@@ -186,10 +188,24 @@ out:
 	return r;
 }
 
+static bool dp_ctl_answered(const struct sockaddr_un *a)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = !connect(fd, (const struct sockaddr *)a, sizeof(*a)) ||
+	      errno == EAGAIN;
+	close(fd);
+	return yes;
+}
+
 int dp_ctl_listen(const char *path, unsigned int mode)
 {
 	struct sockaddr_un a;
 	char dir[sizeof(a.sun_path)];
+	mode_t old;
 	char *slash;
 	int fd, r;
 
@@ -206,9 +222,17 @@ int dp_ctl_listen(const char *path, unsigned int mode)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(path); /* a stale socket of an earlier run */
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    chmod(path, (mode_t)mode) || listen(fd, 16)) {
+	/* A socket someone answers on is another ferry-dpdk's: not ours to
+	 * take. One nobody answers on is a stale one of an earlier run. */
+	if (dp_ctl_answered(&a)) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	old = umask(0177); /* no window with wider permissions */
+	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r || chmod(path, (mode_t)mode) || listen(fd, 16)) {
 		r = -errno;
 		close(fd);
 		return r;
