@@ -134,7 +134,11 @@ static struct engine *dpdk_open(const struct ferry_conf *conf, bool *adopted)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (dpdk_info(e, &info, &gen) || !gen)
+	if (dpdk_info(e, &info, &gen))
+		return e;
+	/* The first push (apply) goes to this ferry-dpdk: no second one. */
+	e->boot_id = info.boot_id;
+	if (!gen)
 		return e;
 	if (dpdk_fetch_live(e))
 		return e;
@@ -143,7 +147,6 @@ static struct engine *dpdk_open(const struct ferry_conf *conf, bool *adopted)
 		errno = ESTALE;
 		return NULL;
 	}
-	e->boot_id = info.boot_id;
 	e->pushed = true;
 	*adopted = true;
 	return e;

@@ -302,7 +302,7 @@ static void render_global(FILE *f, struct ferryd *d,
 			  const struct engine_stats *s)
 {
 	unsigned int i;
-	char buf[16];
+	char buf[80];
 
 	fam(f, "ferry_packets_total", "counter",
 	    "Every packet the dataplane saw, under the one reason it ended with (forward, pass_*, or a drop).");

@@ -9,6 +9,7 @@ FERRYD=$2
 FERRYCTL=$3
 dir=$(mktemp -d /tmp/ferryd-dpdk-test.XXXXXX)
 prefix=ftd$$
+PORT=$((20000 + $$ % 20000))
 DP_PID=
 FD_PID=
 PASS=0
@@ -59,7 +60,7 @@ dataplane = {
   };
 };
 control = { socket = "$dir/ferryd.sock"; };
-exporter = { listen = "off"; };
+exporter = { listen = "127.0.0.1:$PORT"; };
 nodes = (
   { name = "b1"; address = "10.99.0.11"; },
   { name = "b2"; address = "10.99.0.12"; },
@@ -117,6 +118,16 @@ check "ferryd --stats reads per-lcore counters" \
 	sh -c "'$FERRYD' -c '$dir/ferry.conf' --stats | grep -q '^lcores: 1='"
 check "ferryctl stats carries the DPDK counters" \
 	sh -c "'$FERRYCTL' -s '$dir/ferryd.sock' --json stats | grep -q dpdk_tx_dropped"
+
+sleep 1.5 # a tick: ferryd checks ferry-dpdk every second
+check "a fresh ferryd pushes its generation once" sh -c "! grep -q 'pushed again' '$dir/ferryd.log'"
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$dir/metrics" || bad "GET /metrics"
+check "metrics carry per-lcore packets" grep -q '^ferry_lcore_packets_total{lcore="1"}' "$dir/metrics"
+check "metrics carry ferry-dpdk's own counters" grep -q '^ferry_dpdk_exception_tx_dropped_total ' "$dir/metrics"
+check "metrics say engine dpdk" grep -q 'ferry_engine_info{engine="dpdk"' "$dir/metrics"
+if command -v promtool >/dev/null; then
+	check "promtool accepts the metrics" sh -c "promtool check metrics <'$dir/metrics' >/dev/null 2>&1"
+fi
 
 # ferryd killed: ferry-dpdk serves on; the next ferryd adopts generation 1.
 loads_before=$(grep -c 'generation 1 live' "$dir/dpdk.log" || true)

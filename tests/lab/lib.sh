@@ -10,6 +10,19 @@
 # A test may add B4 (10.77.3.14) and more to a running lab (lab_add_backend).
 # ferryd's control socket is $LAB_SOCK (lab_ctl runs ferryctl on it).
 #
+# With LAB_ENGINE=dpdk, F's eth0 belongs to ferry-dpdk (net_af_packet, port
+# 0: no address, no ARP, no IPv6; the data port) and the kernel in F uses
+# ferry-dpdk's exception port, a tap ($LAB_TAP, net_tap, port 1, MAC
+# FERRY_MAC) that carries FERRY_ADDR/24 and F's default route:
+#
+#   R [f0] ==== [eth0] ferry-dpdk [tap <prefix>tap 10.77.2.2] kernel in F (ferryd)
+#
+# ARP, ferryd's health probes and traffic to Ferry's own address go
+# kernel <-> tap <-> ferry-dpdk <-> eth0; VIP traffic arriving on eth0 is
+# encapsulated by ferry-dpdk and sent back out of eth0 (as XDP_TX does), so
+# R's f0 needs no pass program. The lab starts ferry-dpdk itself (in F,
+# before ferryd: ferryd does not run it) and stops it at teardown.
+#
 # R routes the VIPs to F; F's XDP program encapsulates (IPIP) towards a
 # backend and sends the frame back out to R (XDP_TX, so f0 carries the pass
 # program); R forwards to the backend, whose decap program strips the outer
@@ -21,6 +34,14 @@
 #                      leftovers of its own prefix
 #   FERRY_LAB_KEEP     directory to copy the run's logs to at teardown
 #   FERRY_LAB_TIMEOUT  seconds before the watchdog ends a run (test/demo)
+#   LAB_ENGINE         xdp (default) or dpdk: the dataplane under test
+#   FERRY_LAB_DPDK_LCORES  EAL -l of ferry-dpdk (default 0-1: a main lcore
+#                      that does not forward, one worker)
+#   FERRY_LAB_DPDK_IDLE_US  ferry-dpdk's idle_sleep_us (default 50: an idle
+#                      worker sleeps, so a small machine is not starved)
+#   FERRY_LAB_DPDK_MODE  config: start `ferry-dpdk --config $LAB_CONF`; cli:
+#                      EAL args -- --control ... --tables ... (default:
+#                      config where ferry-dpdk has --config)
 #   PYTHON             python3 interpreter (default python3)
 #   LAB_HEALTH         (set by a test) extra health settings for both VIPs,
 #                      e.g. "interval = 200; timeout = 100; rise = 2; fall = 2;"
@@ -33,6 +54,7 @@ LAB_DIR=$LAB_ROOT/tests/lab
 FERRY_BUILD=$(cd "$LAB_ROOT" && realpath -m "${FERRY_BUILD:-build}")
 FERRYD=$FERRY_BUILD/control/ferryd
 FERRYCTL=$FERRY_BUILD/control/ferryctl
+FERRY_DPDK=$FERRY_BUILD/ferry-dpdk
 PYTHON=${PYTHON:-python3}
 
 LAB_PREFIX=${FERRY_LAB_PREFIX:-fl$$}
@@ -44,6 +66,26 @@ LAB_FERRYD_LOG=$LAB_LOGS/ferryd.log
 # ferryd's control socket: per run (not ferryd's default, shared by parallel
 # runs), and not on the bpffs (no unix socket can be created there).
 LAB_SOCK=$LAB_RUN/ctl/ferryd.sock
+
+LAB_ENGINE=${LAB_ENGINE:-xdp}
+case $LAB_ENGINE in
+xdp | dpdk) ;;
+*)
+	echo "FAIL: LAB_ENGINE=$LAB_ENGINE: xdp or dpdk" >&2
+	exit 1
+	;;
+esac
+# ferry-dpdk (LAB_ENGINE=dpdk): its control socket, tables file, log, the
+# tap the kernel in F uses (the exception port), the EAL's file prefix.
+LAB_TAP=${LAB_PREFIX}tap
+LAB_DPDK_SOCK=$LAB_RUN/ctl/dpdk.sock
+LAB_DPDK_TABLES=$LAB_RUN/tables.snap
+LAB_DPDK_LOG=$LAB_LOGS/ferry-dpdk.log
+LAB_DPDK_LCORES=${FERRY_LAB_DPDK_LCORES:-0-1}
+LAB_DPDK_IDLE_US=${FERRY_LAB_DPDK_IDLE_US:-50}
+LAB_DPDK_PID=
+LAB_DPDK_MARK=0 # lines of ferry-dpdk's log before the current one started
+LAB_DPDK_MODE=${FERRY_LAB_DPDK_MODE:-} # config (ferry-dpdk --config) or cli (EAL args --); default: config where ferry-dpdk has --config
 
 NS_R=$LAB_PREFIX-r
 NS_F=$LAB_PREFIX-f
@@ -62,6 +104,7 @@ FERRY_ADDR=10.77.2.2
 HOST_TCP_PORT=7070
 ROUTER_F_MAC=02:77:02:00:00:01
 FERRY_MAC=02:77:02:00:00:02
+FERRY_DP_MAC=02:77:02:00:00:03 # F's eth0 under DPDK (the tap has FERRY_MAC)
 LAB_MTU=1600
 
 client_addr() { echo "10.77.1.1$1"; }   # client i (1-based)
@@ -168,6 +211,45 @@ lab_require() {
 	for o in ferry decap pass; do
 		[ -f "$FERRY_BUILD/bpf/$o.bpf.o" ] || fail "$FERRY_BUILD/bpf/$o.bpf.o missing: build first (ninja -C $FERRY_BUILD)"
 	done
+	[ "$LAB_ENGINE" != dpdk ] || lab_require_dpdk
+}
+
+# lab_require_dpdk: skip (77) when ferry-dpdk is not built (no DPDK on the
+# build machine) or cannot start here: lab_dpdk_probe runs it for a second
+# on a throwaway namespace with the lab's EAL arguments (no PCI, no
+# hugepages, net_af_packet on a veth, net_tap). Past that, ferry-dpdk not
+# coming up in the lab is a failure, not a skip.
+lab_require_dpdk() {
+	[ -x "$FERRY_DPDK" ] || skip "$FERRY_DPDK not built (DPDK missing when the build was configured)"
+	[ ${#LAB_TAP} -le 15 ] || fail "tap name $LAB_TAP is longer than 15 characters: shorten FERRY_LAB_PREFIX"
+	[ -e /dev/net/tun ] || skip "no /dev/net/tun (net_tap needs it)"
+	lab_dpdk_has --control || fail "$FERRY_DPDK has no --control (an old build? ninja -C $FERRY_BUILD)"
+	lab_dpdk_probe
+}
+
+# lab_dpdk_probe: ferry-dpdk for a second, as the lab runs it, on a veth
+# in a namespace of its own; skip (77) with its last words if it fails.
+lab_dpdk_probe() {
+	local ns=ferry-dprobe-$$ fp=fdprobe$$ dir rc=0 out
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/ferry-dprobe.XXXXXX")
+	ip netns add "$ns" 2>/dev/null || { rm -rf "$dir"; skip "cannot create network namespaces"; }
+	ip -n "$ns" link add name eth0 type veth peer name p1 &&
+		ip -n "$ns" link set dev eth0 up && ip -n "$ns" link set dev p1 up || rc=1
+	if [ $rc -eq 0 ]; then
+		ip netns exec "$ns" timeout -k 5 30 "$FERRY_DPDK" -l "$LAB_DPDK_LCORES" --no-pci \
+			--no-huge -m 256 --file-prefix "$fp" --log-level 'lib.*:notice' \
+			--vdev net_af_packet0,iface=eth0 --vdev "net_tap0,iface=${fp}t" -- \
+			--control "$dir/ctl.sock" --tables "$dir/tables.snap" --exception-port 1 \
+			--idle-sleep-us 1000 --run-for 1 >"$dir/log" 2>&1 </dev/null || rc=$?
+	fi
+	# its own words and the EAL's complaints, not the usage text after them
+	out=$(grep -E '^ferry-dpdk:|^EAL: .*([Ii]nvalid|[Ff]ail|[Ee]rror|[Cc]annot|unavailable|[Nn]o )|^[a-z_]+\(\): .*([Ff]ail|[Ee]rror|[Cc]annot)' \
+		"$dir/log" 2>/dev/null | tail -n 4 | tr '\n' ' ')
+	[ -n "$out" ] || out=$(grep -v '^stats ' "$dir/log" 2>/dev/null | tail -n 4 | tr '\n' ' ')
+	ip netns del "$ns" 2>/dev/null || true
+	lab_dpdk_leftovers "$fp"
+	rm -rf "$dir"
+	[ $rc -eq 0 ] || skip "ferry-dpdk cannot start here (EAL -l $LAB_DPDK_LCORES --no-huge, net_af_packet on a veth, net_tap): exit $rc: $out"
 }
 
 lab_require_ferryd() {
@@ -197,7 +279,9 @@ lab_kill_pids() { # PID...: TERM, up to 3 s grace, then KILL
 	kill -KILL "$@" 2>/dev/null || true
 }
 
-# lab_destroy PREFIX: remove every namespace, process and mount of PREFIX.
+# lab_destroy PREFIX: remove every namespace, process and mount of PREFIX,
+# and what a ferry-dpdk of PREFIX left (its EAL runtime directory and
+# hugepage files: the EAL's --file-prefix is PREFIX).
 lab_destroy() {
 	local prefix=$1 ns dev pids run=/run/ferry-lab-$1
 	for ns in $(lab_namespaces_of "$prefix"); do
@@ -215,6 +299,15 @@ lab_destroy() {
 		umount "$run/bpf" 2>/dev/null || umount -l "$run/bpf" || lab_log "could not unmount $run/bpf"
 	fi
 	rm -rf "$run"
+	lab_dpdk_leftovers "$prefix"
+}
+
+lab_dpdk_leftovers() { # PREFIX: an EAL of --file-prefix PREFIX left behind
+	local m
+	rm -rf "/var/run/dpdk/$1"
+	while read -r m; do
+		rm -f "$m/$1"map_* 2>/dev/null || true
+	done < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts 2>/dev/null)
 }
 
 # lab_teardown: the EXIT trap: stop ferryd, detach, remove everything.
@@ -234,6 +327,7 @@ lab_teardown() {
 				lab_log "ferryd --detach failed: $out"
 			[ -z "$out" ] || printf '%s\n' "$out" >>"$LAB_FERRYD_LOG"
 		fi
+		lab_stop_dpdk TERM
 		[ ${#LAB_PIDS[@]} -eq 0 ] || lab_kill_pids "${LAB_PIDS[@]}"
 		local keep=${FERRY_LAB_KEEP:-}
 		if [ -z "$keep" ] && [ "$rc" -ne 0 ]; then
@@ -241,6 +335,10 @@ lab_teardown() {
 			if [ -s "$LAB_FERRYD_LOG" ]; then
 				lab_log "last lines of ferryd's log:"
 				tail -n 10 "$LAB_FERRYD_LOG" | sed 's/^/    /' >&2
+			fi
+			if [ -s "$LAB_DPDK_LOG" ]; then
+				lab_log "last lines of ferry-dpdk's log:"
+				tail -n 10 "$LAB_DPDK_LOG" | sed 's/^/    /' >&2
 			fi
 		fi
 		if [ -n "$keep" ] && [ -d "$LAB_LOGS" ]; then
@@ -313,12 +411,21 @@ lab_up() {
 	veth_into "$NS_R" f0 "$NS_F"
 	ip -n "$NS_R" link set dev f0 address $ROUTER_F_MAC mtu $LAB_MTU up
 	ip -n "$NS_R" addr add 10.77.2.1/24 dev f0
-	ip -n "$NS_F" link set dev eth0 address $FERRY_MAC mtu $LAB_MTU up
-	ip -n "$NS_F" addr add $FERRY_ADDR/24 dev eth0
-	ip -n "$NS_F" route add default via 10.77.2.1
-	# XDP_TX from F's eth0 arrives at f0 only if f0 runs an XDP program.
-	ip -n "$NS_R" link set dev f0 xdp obj "$FERRY_BUILD/bpf/pass.bpf.o" sec xdp ||
-		fail "cannot attach pass.bpf.o to the router's f0"
+	if [ "$LAB_ENGINE" = dpdk ]; then
+		# ferry-dpdk's data port: the kernel keeps out (no address, no
+		# ARP answers, no IPv6), and its MAC is not the one R resolves
+		# FERRY_ADDR to (the tap's), so the kernel drops what arrives
+		# here as another host's; af_packet sees it all (promiscuous).
+		nsysctl "$NS_F" net.ipv6.conf.eth0.disable_ipv6 1
+		ip -n "$NS_F" link set dev eth0 address $FERRY_DP_MAC mtu $LAB_MTU arp off up
+	else
+		ip -n "$NS_F" link set dev eth0 address $FERRY_MAC mtu $LAB_MTU up
+		ip -n "$NS_F" addr add $FERRY_ADDR/24 dev eth0
+		ip -n "$NS_F" route add default via 10.77.2.1
+		# XDP_TX from F's eth0 arrives at f0 only if f0 runs an XDP program.
+		ip -n "$NS_R" link set dev f0 xdp obj "$FERRY_BUILD/bpf/pass.bpf.o" sec xdp ||
+			fail "cannot attach pass.bpf.o to the router's f0"
+	fi
 	ip -n "$NS_R" route add $VIP/32 via $FERRY_ADDR
 
 	# clients
@@ -341,6 +448,8 @@ lab_up() {
 	ip -n "$NS_R" link set dev brc up
 	ip -n "$NS_R" link set dev brb up
 
+	# DPDK: Ferry's address lives on ferry-dpdk's tap: start it now.
+	[ "$LAB_ENGINE" != dpdk ] || lab_start_dpdk
 	wait_for 10 "router reaches every client, backend and Ferry" lab_ping_all ||
 		fail "lab links do not come up (ping from the router)"
 	lab_log "topology $LAB_PREFIX up"
@@ -361,6 +470,12 @@ lab_backend_ns() {
 	nsysctl "$ns" net.ipv4.conf.eth0.accept_local 1
 	ip -n "$ns" link set dev eth0 xdp obj "$FERRY_BUILD/bpf/decap.bpf.o" sec xdp ||
 		fail "cannot attach decap.bpf.o in $ns"
+	# DPDK: the backend's answers to ferryd's probes reach the kernel in F
+	# through af_packet and the tap, which keep a partial checksum bad.
+	if [ "$LAB_ENGINE" = dpdk ]; then
+		nsx "$ns" ethtool -K eth0 tx off >/dev/null 2>&1 ||
+			fail "ethtool -K eth0 tx off failed in $ns"
+	fi
 }
 
 # lab_add_backend: one more backend namespace (number LAB_NBACKENDS + 1)
@@ -493,17 +608,9 @@ lab_write_conf() {
 	[ -z "${LAB_HEALTH:-}" ] ||
 		tcp_health=$'\n'"    health = { type = \"tcp\"; $LAB_HEALTH };"
 	{
+		printf '# ferry.conf of the netns lab %s (written by tests/lab/lib.sh)\n' "$LAB_PREFIX"
+		lab_conf_dataplane
 		cat <<EOF
-# ferry.conf of the netns lab $LAB_PREFIX (written by tests/lab/lib.sh)
-dataplane = {
-  engine = "xdp";
-  interface = "eth0";
-  xdp_mode = "native";
-  bpffs = "$LAB_BPFFS";
-  next_hop_mac = "$ROUTER_F_MAC";
-  encap_source_v4 = "$FERRY_ADDR";
-  mtu = $LAB_MTU;
-};
 
 control = {
   socket = "$LAB_SOCK";
@@ -544,6 +651,169 @@ EOF
 	} >"$LAB_CONF"
 }
 
+# lab_conf_dataplane: the config's dataplane group for LAB_ENGINE.
+lab_conf_dataplane() {
+	if [ "$LAB_ENGINE" = xdp ]; then
+		cat <<EOF
+dataplane = {
+  engine = "xdp";
+  interface = "eth0";
+  xdp_mode = "native";
+  bpffs = "$LAB_BPFFS";
+  next_hop_mac = "$ROUTER_F_MAC";
+  encap_source_v4 = "$FERRY_ADDR";
+  mtu = $LAB_MTU;
+};
+EOF
+		return 0
+	fi
+	local eal
+	eal=$(lab_dpdk_eal | awk '{ printf "%s\"%s\"", (NR > 1 ? ", " : ""), $0 }')
+	cat <<EOF
+dataplane = {
+  engine = "dpdk";
+  interface = "$LAB_TAP";
+  next_hop_mac = "$ROUTER_F_MAC";
+  encap_source_v4 = "$FERRY_ADDR";
+  mtu = $LAB_MTU;
+  dpdk = {
+    control = "$LAB_DPDK_SOCK";
+    tables = "$LAB_DPDK_TABLES";
+    eal = [ $eal ];
+    exception_port = 1;
+    idle_sleep_us = $LAB_DPDK_IDLE_US;
+  };
+};
+EOF
+}
+
+# ---- ferry-dpdk (LAB_ENGINE=dpdk) ---------------------------------------------
+# lab_dpdk_eal: ferry-dpdk's EAL arguments, one a line: no PCI, no
+# hugepages, the run's file prefix; port 0 net_af_packet on F's eth0 (the
+# data port), port 1 net_tap (the exception port, the kernel's interface).
+lab_dpdk_eal() {
+	printf '%s\n' -l "$LAB_DPDK_LCORES" --no-pci --no-huge -m 256 \
+		--file-prefix "$LAB_PREFIX" --log-level 'lib.*:notice' \
+		--vdev net_af_packet0,iface=eth0 \
+		--vdev "net_tap0,iface=$LAB_TAP,mac=$FERRY_MAC"
+}
+
+lab_dpdk_alive() { [ -n "$LAB_DPDK_PID" ] && kill -0 "$LAB_DPDK_PID" 2>/dev/null; }
+
+# lab_dpdk_has OPTION: ferry-dpdk's usage mentions OPTION (e.g. --config).
+lab_dpdk_has() { "$FERRY_DPDK" --help 2>&1 | grep -q -- "$1"; }
+
+# lab_dpdk_tap_up: the tap is in F (ferry-dpdk made it); the kernel's
+# side of F goes on it: FERRY_ADDR/24, the default route to R.
+lab_dpdk_tap_up() {
+	ip -n "$NS_F" link show dev "$LAB_TAP" >/dev/null 2>&1 || return 1
+	ip -n "$NS_F" link set dev "$LAB_TAP" address $FERRY_MAC mtu $LAB_MTU up &&
+		ip -n "$NS_F" addr replace $FERRY_ADDR/24 dev "$LAB_TAP" &&
+		ip -n "$NS_F" route replace default via 10.77.2.1 dev "$LAB_TAP"
+}
+
+# lab_dpdk_failed WHY: ferry-dpdk did not come up (lab_dpdk_probe showed
+# that it can here): fail with its last words.
+lab_dpdk_failed() {
+	fail "ferry-dpdk: $1: $(tail -n "+$((LAB_DPDK_MARK + 1))" "$LAB_DPDK_LOG" | tail -n 6 | tr '\n' ' ')"
+}
+
+# lab_start_dpdk: ferry-dpdk in F, in the background (log $LAB_DPDK_LOG):
+# `ferry-dpdk --config $LAB_CONF` where it reads the config, else the EAL
+# arguments of lab_dpdk_eal and -- --tables ...; waits until its tap is up,
+# configures the kernel's side on it and F reaches R through it. A tables
+# file left by an earlier ferry-dpdk (or ferryd) is served again.
+lab_start_dpdk() {
+	local t0=$SECONDS opts=()
+	lab_dpdk_alive && fail "lab_start_dpdk: ferry-dpdk already runs (pid $LAB_DPDK_PID)"
+	[ -f "$LAB_CONF" ] || lab_write_conf
+	mkdir -p "$(dirname "$LAB_DPDK_SOCK")"
+	touch "$LAB_DPDK_LOG"
+	if [ -z "$LAB_DPDK_MODE" ]; then
+		LAB_DPDK_MODE=cli
+		lab_dpdk_has --config && LAB_DPDK_MODE=config
+	fi
+	if [ "$LAB_DPDK_MODE" = config ]; then
+		opts=(--config "$LAB_CONF")
+	else
+		mapfile -t opts < <(lab_dpdk_eal)
+		opts+=(-- --tables "$LAB_DPDK_TABLES" --exception-port 1)
+		! lab_dpdk_has --control || opts+=(--control "$LAB_DPDK_SOCK")
+		! lab_dpdk_has --idle-sleep-us || opts+=(--idle-sleep-us "$LAB_DPDK_IDLE_US")
+	fi
+	printf '[lab %s] ferry-dpdk %s\n' "$(date +%T)" "${opts[*]}" >>"$LAB_DPDK_LOG"
+	LAB_DPDK_MARK=$(wc -l <"$LAB_DPDK_LOG")
+	ip netns exec "$NS_F" "$FERRY_DPDK" "${opts[@]}" </dev/null >>"$LAB_DPDK_LOG" 2>&1 &
+	LAB_DPDK_PID=$!
+	while ! lab_dpdk_tap_up 2>/dev/null; do
+		if ! lab_dpdk_alive; then
+			lab_dpdk_reap
+			lab_dpdk_failed "exited (status $LAB_DPDK_STATUS) before its tap $LAB_TAP came up"
+		fi
+		[ $((SECONDS - t0)) -lt 30 ] || lab_dpdk_failed "no tap $LAB_TAP in $NS_F after 30s"
+		sleep 0.2
+	done
+	if ! wait_for 20 "F reaches R through ferry-dpdk (tap, af_packet)" \
+		nsx "$NS_F" ping -c1 -W1 -q 10.77.2.1; then
+		if ! lab_dpdk_alive; then
+			lab_dpdk_reap
+			lab_dpdk_failed "exited (status $LAB_DPDK_STATUS)"
+		fi
+		fail "ferry-dpdk runs but F does not reach R through it: $(tail -n 4 "$LAB_DPDK_LOG" | tr '\n' ' ')"
+	fi
+	lab_log "ferry-dpdk up (pid $LAB_DPDK_PID, $LAB_DPDK_MODE, $((SECONDS - t0)) s)"
+}
+
+LAB_DPDK_STATUS=0 # exit status of the last ferry-dpdk reaped
+lab_dpdk_reap() {
+	LAB_DPDK_STATUS=0
+	[ -n "$LAB_DPDK_PID" ] || return 0
+	wait "$LAB_DPDK_PID" 2>/dev/null || LAB_DPDK_STATUS=$?
+	LAB_DPDK_PID=
+}
+
+# lab_stop_dpdk TERM|KILL: stop ferry-dpdk: SIGTERM, up to 3 s grace, then
+# SIGKILL (KILL: SIGKILL at once); its exit status in LAB_DPDK_STATUS. Its
+# tap goes with it, and with the tap F's address and default route.
+lab_stop_dpdk() {
+	if lab_dpdk_alive; then
+		if [ "$1" = KILL ]; then
+			kill -KILL "$LAB_DPDK_PID" 2>/dev/null || true
+		else
+			lab_kill_pids "$LAB_DPDK_PID"
+		fi
+	fi
+	lab_dpdk_reap
+}
+
+# lab_dpdk_info: ferry-dpdk's INFO answer as JSON (lbdpdk.py: pid, boot_id,
+# generation, ports), straight from its control socket.
+lab_dpdk_info() {
+	timeout 10 "$PYTHON" "$LAB_DIR/lbdpdk.py" --socket "$LAB_DPDK_SOCK" info
+}
+
+# lab_dataplane_check: the dataplane is in place (a check's detail line):
+# XDP: the program on eth0 in native mode; DPDK: ferry-dpdk runs, owns
+# eth0 (no address there), serves the tables, F's address on its tap.
+lab_dataplane_check() {
+	if [ "$LAB_ENGINE" = xdp ]; then
+		local m
+		m=$(xdp_mode "$NS_F" eth0)
+		echo "eth0 in $NS_F: XDP $m"
+		[ "$m" = native ]
+		return
+	fi
+	local info gen a4 tap
+	lab_dpdk_alive || { echo "ferry-dpdk is not running"; return 1; }
+	a4=$(ip -n "$NS_F" -4 -o addr show dev eth0 | awk '{print $4}' | paste -sd' ')
+	tap=$(ip -n "$NS_F" -4 -o addr show dev "$LAB_TAP" | awk '{print $4}' | paste -sd' ')
+	info=$(lab_dpdk_info 2>&1) || { echo "ferry-dpdk pid $LAB_DPDK_PID; its control socket: $info"; return 1; }
+	gen=$(printf '%s\n' "$info" | "$PYTHON" "$LAB_DIR/lbcheck.py" field generation)
+	echo "ferry-dpdk pid $LAB_DPDK_PID serves generation $gen; eth0: no XDP ($(xdp_mode "$NS_F" eth0)), IPv4 '${a4:-none}'; $LAB_TAP: $tap"
+	[ -z "$a4" ] && [ "$tap" = "$FERRY_ADDR/24" ] && [ "$gen" -gt 0 ] &&
+		[ "$(xdp_mode "$NS_F" eth0)" = none ]
+}
+
 ferryd_alive() { [ -n "$FERRYD_PID" ] && kill -0 "$FERRYD_PID" 2>/dev/null; }
 
 # ferryd_ready: 0 once the log says "ready", or once --stats reads the
@@ -552,6 +822,8 @@ ferryd_alive() { [ -n "$FERRYD_PID" ] && kill -0 "$FERRYD_PID" 2>/dev/null; }
 ferryd_ready() {
 	ferryd_alive || return 2
 	tail -n "+$((LAB_FERRYD_MARK + 1))" "$LAB_FERRYD_LOG" | grep -qiw ready && return 0
+	# DPDK: only the log (ferry-dpdk answers --stats with or without ferryd)
+	[ "$LAB_ENGINE" = xdp ] || return 1
 	[ "$(xdp_mode "$NS_F" eth0)" != none ] || return 1
 	nsx "$NS_F" "$FERRYD" -c "$LAB_CONF" --stats >/dev/null 2>&1
 }
@@ -583,6 +855,8 @@ lab_start_ferryd() {
 	local out
 	out=$(timeout 10 ip netns exec "$NS_F" "$FERRYD" -c "$LAB_CONF" --check 2>&1) ||
 		fail "ferryd --check rejects the lab config: $out"
+	[ "$LAB_ENGINE" = xdp ] || lab_dpdk_alive ||
+		fail "ferry-dpdk is not running (lab_start_dpdk before ferryd)"
 	touch "$LAB_FERRYD_LOG"
 	LAB_FERRYD_MARK=$(wc -l <"$LAB_FERRYD_LOG")
 	ip netns exec "$NS_F" "$FERRYD" -c "$LAB_CONF" </dev/null >>"$LAB_FERRYD_LOG" 2>&1 &
@@ -601,9 +875,14 @@ lab_start_ferryd() {
 		[ $SECONDS -lt $end ] || fail "ferryd not ready after 20s: $(tail -n 5 "$LAB_FERRYD_LOG" | tr '\n' ' ')"
 		sleep 0.2
 	done
-	wait_for 5 "an XDP program on eth0 in $NS_F" xdp_attached "$NS_F" eth0 ||
-		fail "ferryd says ready but eth0 in $NS_F has no XDP program"
-	lab_log "ferryd ready (pid $FERRYD_PID)"
+	if [ "$LAB_ENGINE" = xdp ]; then
+		wait_for 5 "an XDP program on eth0 in $NS_F" xdp_attached "$NS_F" eth0 ||
+			fail "ferryd says ready but eth0 in $NS_F has no XDP program"
+	elif ! lab_dpdk_alive; then
+		lab_dpdk_reap
+		fail "ferry-dpdk exited (status $LAB_DPDK_STATUS): $(tail -n 5 "$LAB_DPDK_LOG" | tr '\n' ' ')"
+	fi
+	lab_log "ferryd ready (pid $FERRYD_PID, $LAB_ENGINE)"
 	# The VIP answers once the tables are in: a few probe connections.
 	wait_for 15 "the VIP answers a probe connection" nsx "${NS_C[0]}" timeout 5 \
 		"$PYTHON" "$LAB_DIR/lbclient.py" tcp --host $VIP --port $VIP_TCP_PORT \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/test_basic.sh: acceptance test of the foundation: TCP/UDP through the VIP over real XDP in the netns lab, host traffic, ferryd --stats.
+# tests/lab/test_basic.sh: acceptance test of the foundation: TCP/UDP through the VIP over real XDP in the netns lab, host traffic, ferryd --stats (LAB_ENGINE=dpdk: over ferry-dpdk, test_dpdk_basic.sh).
 # shellcheck disable=SC2317 # check helpers are called through check()
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
@@ -87,15 +87,12 @@ ferryd_running() {
 	return 1
 }
 
-native_xdp() {
-	local m
-	m=$(xdp_mode "$NS_F" eth0)
-	echo "eth0 in $NS_F: $m"
-	[ "$m" = native ]
-}
-
-echo "== $LAB_PREFIX: results"
-check "ferry: XDP program attached to eth0 in native mode" native_xdp
+echo "== $LAB_PREFIX: results ($LAB_ENGINE)"
+if [ "$LAB_ENGINE" = xdp ]; then
+	check "ferry: XDP program attached to eth0 in native mode" lab_dataplane_check
+else
+	check "ferry: ferry-dpdk owns eth0 and serves the tables; Ferry's address on its tap" lab_dataplane_check
+fi
 check "tcp: >= 300 VIP connections complete" \
 	"${CHECK[@]}" complete --min 300 "$RES"/tcp-c*.json
 check "tcp: each backend serves 20%..47% of them" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/test_ferryd_drain.sh: `ferryctl drain b1` with established connections on b1: they keep working (messages flow for seconds after the drain), no new connection reaches b1; `ferryctl undrain b1`: new flows reach b1 again.
+# tests/lab/test_ferryd_drain.sh: `ferryctl drain b1` with established connections on b1: they keep working (messages flow for seconds after the drain), no new connection reaches b1; `ferryctl undrain b1`: new flows reach b1 again. (LAB_ENGINE=dpdk: the same over ferry-dpdk, test_dpdk_drain.sh)
 # shellcheck disable=SC2317 # check helpers are called through check()
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh

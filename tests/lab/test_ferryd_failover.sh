@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/test_ferryd_failover.sh: a backend dies under load (its server is SIGKILLed while >= 200 long-lived connections run): within fall x interval + 1 s no new connection reaches it, and every connection on the other backends lives on with zero resets.
+# tests/lab/test_ferryd_failover.sh: a backend dies under load (its server is SIGKILLed while >= 200 long-lived connections run): within fall x interval + 1 s no new connection reaches it, and every connection on the other backends lives on with zero resets. (LAB_ENGINE=dpdk: the same over ferry-dpdk, test_dpdk_failover.sh)
 # shellcheck disable=SC2317 # check helpers are called through check()
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/test_health.sh: health checking in the netns lab: a backend whose service stops gets no new flows, and gets them back once it answers again.
+# tests/lab/test_health.sh: health checking in the netns lab: a backend whose service stops gets no new flows, and gets them back once it answers again. (LAB_ENGINE=dpdk: the same over ferry-dpdk, test_dpdk_failover.sh)
 # shellcheck disable=SC2317 # check helpers are called through check()
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
