@@ -84,9 +84,16 @@ static int server_build(struct dp_server *s, const struct ferry_snap *snap,
 	return 0;
 }
 
-/* The live snapshot becomes buf (taken). */
-static void server_keep(struct dp_server *s, void *buf, size_t len)
+/* The live snapshot becomes buf (taken), parsed as snap (NULL: none). A
+ * snapshot without a source MAC lets every data port put its own on the
+ * frames it sends. */
+static void server_keep(struct dp_server *s, void *buf, size_t len,
+			const struct ferry_snap *snap)
 {
+	static const __u8 zero_mac[6];
+	bool own = snap && !memcmp(snap->cfg->src_mac, zero_mac, 6);
+
+	__atomic_store_n(&s->mac_per_port, own, __ATOMIC_RELAXED);
 	free(s->live);
 	s->live = buf;
 	s->live_len = len;
@@ -129,7 +136,7 @@ int dp_server_load_file(struct dp_server *s, const char *why)
 		return r;
 	}
 	log_live(why, s->tables, &snap);
-	server_keep(s, buf, len);
+	server_keep(s, buf, len, &snap);
 	return 0;
 }
 
@@ -179,7 +186,7 @@ static int server_load(struct dp_server *s, void *buf, size_t len, char *err,
 		return r;
 	}
 	log_live("control: load", "from ferryd", &snap);
-	server_keep(s, buf, len);
+	server_keep(s, buf, len, &snap);
 	return 0;
 }
 
@@ -229,7 +236,7 @@ int dp_server_clear(struct dp_server *s)
 			server_restore_file(s);
 		return r;
 	}
-	server_keep(s, NULL, 0);
+	server_keep(s, NULL, 0, NULL);
 	fprintf(stderr,
 		"ferry-dpdk: control: clear: no tables (generation 0), every frame to the exception path\n");
 	return 0;

@@ -15,6 +15,7 @@
 #ifndef FERRY_DATAPLANE_DP_CTL_SERVER_H
 #define FERRY_DATAPLANE_DP_CTL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ struct dp_server {
 	__u64 boot_id;
 	__u64 started_ns;
 	void *live; /* the live snapshot (malloc); NULL: none */
+	/* __atomic: the live snapshot has no source MAC: each data port's
+	 * own goes on the frames it sends (the first port's is in the
+	 * tables, so only the others rewrite). */
+	bool mac_per_port;
 	size_t live_len;
 	__u32 sample; /* next window of the conntrack estimate */
 	struct dp_stats *stats; /* scratch (large) */

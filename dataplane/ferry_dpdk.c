@@ -108,6 +108,10 @@ static struct opts opt = {
 };
 static struct dp_engine *engine;
 static struct dp_server srv = { .fd = -1 };
+/* Each data port's MAC, and whether it differs from the first port's
+ * (whose MAC the tables carry when the config gives none). */
+static struct rte_ether_addr port_mac[MAX_PORTS];
+static bool port_mac_differs[MAX_PORTS];
 static struct ferry_conf *conf; /* --config; its strings are used until exit */
 static struct worker workers[RTE_MAX_LCORE];
 static unsigned int lcore_ids[RTE_MAX_LCORE]; /* EAL lcore of worker i */
@@ -422,6 +426,13 @@ static uint16_t worker_port(struct worker *w, unsigned int p,
 		return 0;
 	dp_process_burst(w->lc, dp_tables_get(engine), pkts, n, &tx, &pass,
 			 &drop);
+	if (port_mac_differs[p] &&
+	    __atomic_load_n(&srv.mac_per_port, __ATOMIC_RELAXED))
+		for (i = 0; i < tx.n; i++)
+			rte_ether_addr_copy(
+				&port_mac[p],
+				&rte_pktmbuf_mtod(tx.m[i], struct rte_ether_hdr *)
+					 ->src_addr);
 	for (i = 0; i < tx.n; i++)
 		rte_eth_tx_buffer(port, (uint16_t)w->q, w->txb[p], tx.m[i]);
 	if (opt.exc_port != NO_PORT) {
@@ -718,6 +729,10 @@ static int setup(struct rte_mempool **pool)
 				opt.ports[p], rte_strerror(r < 0 ? -r : r));
 			return -1;
 		}
+		if (rte_eth_macaddr_get(opt.ports[p], &port_mac[p]))
+			port_mac[p] = port_mac[0];
+		port_mac_differs[p] =
+			!rte_is_same_ether_addr(&port_mac[p], &port_mac[0]);
 	}
 	if (opt.exc_port != NO_PORT) {
 		r = port_setup(opt.exc_port, 1, (uint16_t)nq, *pool, false);

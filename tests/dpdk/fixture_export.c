@@ -2,6 +2,8 @@
  *
  *   fixture_export DIR
  *     DIR/world.snap      the world (dataplane/snapshot.h)
+ *     DIR/world_nomac.snap  the same without a source MAC (ferry-dpdk
+ *                         then uses each data port's own)
  *     DIR/in.pcap         the fixtures' input frames, in table order
  *     DIR/want_tx.pcap    the LB_TX fixtures' expected outputs, in order
  *     DIR/want_pass.pcap  the LB_PASS fixtures' frames, in order
@@ -78,6 +80,17 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/world.snap", argv[1]);
 	err = ferry_snap_write_file(path, buf, len);
 	free(buf);
+	if (!err) {
+		struct fixture_world w = *fixtures_world();
+
+		memset(w.cfg.src_mac, 0, sizeof(w.cfg.src_mac));
+		err = world_snapshot(&w, &buf, &len);
+		snprintf(path, sizeof(path), "%s/world_nomac.snap", argv[1]);
+		if (!err)
+			err = ferry_snap_write_file(path, buf, len);
+		if (!err)
+			free(buf);
+	}
 	in = pcap_open(argv[1], "in.pcap");
 	tx = pcap_open(argv[1], "want_tx.pcap");
 	pass = pcap_open(argv[1], "want_pass.pcap");
