@@ -339,11 +339,11 @@ static void render_global(FILE *f, struct ferryd *d,
 		u64(f, s->global.event[i]);
 	}
 	fam(f, "ferry_flows_entries", "gauge",
-	    "Conntrack entries in use, over every CPU's flow cache (refreshed every few seconds).");
+	    "Conntrack entries in use, over every CPU's (XDP) or forwarding lcore's (DPDK) flow cache (counted a window at a time: exact for a still table after a round).");
 	fprintf(f, "ferry_flows_entries %llu\n",
 		(unsigned long long)s->flows_entries);
 	fam(f, "ferry_flows_capacity", "gauge",
-	    "Conntrack entries there is room for: buckets x ways x CPUs.");
+	    "Conntrack entries there is room for: buckets x ways, over every CPU (XDP) or forwarding lcore (DPDK).");
 	fprintf(f, "ferry_flows_capacity %llu\n",
 		(unsigned long long)s->flows_capacity);
 	render_cpus(f, s);

@@ -546,13 +546,30 @@ static void print_counts(struct json_object *o, const char *key,
 	putchar('\n');
 }
 
+/* "CPU" or "LCORE", and entry i's number (DPDK: the EAL lcore id). */
+static const char *cpu_head(struct json_object *o)
+{
+	struct json_object *l;
+
+	return json_object_object_get_ex(o, "cpu_label", &l) ? "LCORE" :
+								  "CPU";
+}
+
+static unsigned long long cpu_id(struct json_object *o, size_t i)
+{
+	struct json_object *ids = jarray(o, "cpu_ids"), *e;
+
+	e = i < jlen(ids) ? json_object_array_get_idx(ids, i) : NULL;
+	return e ? (unsigned long long)json_object_get_uint64(e) : i;
+}
+
 static void print_stats(struct json_object *o)
 {
 	static const char *const vhead[] = { "VIP", "PACKETS", "BYTES",
 					     "NEW_FLOWS" };
 	static const char *const bhead[] = { "VIP", "NODE", "PACKETS",
 					     "BYTES" };
-	static const char *const chead[] = { "CPU", "PACKETS" };
+	const char *chead[] = { cpu_head(o), "PACKETS" };
 	struct table vt = { .ncols = 4, .head = vhead, .align = "lrrr" };
 	struct table bt = { .ncols = 4, .head = bhead, .align = "llrr" };
 	struct table ct = { .ncols = 2, .head = chead, .align = "rr" };
@@ -565,13 +582,14 @@ static void print_stats(struct json_object *o)
 	arr = jarray(o, "cpus");
 	for (i = 0; i < jlen(arr); i++) {
 		e = json_object_array_get_idx(arr, i);
-		table_add(&ct, "%zu", i);
+		table_add(&ct, "%llu", cpu_id(o, i));
 		table_add(&ct, "%llu",
 			  (unsigned long long)(e && json_object_is_type(e, json_type_int) ?
 						       json_object_get_uint64(e) : 0));
 	}
 	table_print(&ct);
 	putchar('\n');
+	print_counts(o, "engine_counters", "ENGINE_COUNTER"); /* DPDK's */
 	arr = jarray(o, "vips");
 	for (i = 0; i < jlen(arr); i++) {
 		e = json_object_array_get_idx(arr, i);
@@ -739,7 +757,7 @@ static void print_rates(struct json_object *cur, struct json_object *prev,
 	putchar('\n');
 	arr = jarray(cur, "cpus");
 	parr = jarray(prev, "cpus");
-	fputs("CPU PKT/S", stdout);
+	printf("%s PKT/S", cpu_head(cur));
 	for (i = 0; i < jlen(arr); i++) {
 		e = json_object_array_get_idx(arr, i);
 		p = i < jlen(parr) ? json_object_array_get_idx(parr, i) : NULL;
@@ -747,7 +765,7 @@ static void print_rates(struct json_object *cur, struct json_object *prev,
 			fmt_rate(buf, sizeof(buf),
 				 rate(json_object_get_uint64(e),
 				      json_object_get_uint64(p), dt));
-		printf(" %zu=%s", i, p ? buf : "-");
+		printf(" %llu=%s", cpu_id(cur, i), p ? buf : "-");
 	}
 	printf("\n\n");
 	fflush(stdout);

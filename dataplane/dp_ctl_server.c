@@ -16,7 +16,8 @@
 
 #include "dp_ctl_server.h"
 
-#define FLOWS_SAMPLE 4096 /* buckets per lcore per STATS (a power of two) */
+#define FLOWS_SAMPLE 4096 /* buckets per window (a power of two) */
+#define FLOWS_WINDOWS_PER_STATS 32 /* windows counted per STATS (~8 MiB) */
 
 static __u64 now_ns(clockid_t clk)
 {
@@ -57,6 +58,8 @@ void dp_server_fini(struct dp_server *s)
 	free(s->live);
 	free(s->stats);
 	free(s->reply);
+	free(s->win_used);
+	s->win_used = NULL;
 	s->live = NULL;
 	s->stats = NULL;
 	s->reply = NULL;
@@ -285,22 +288,34 @@ static int do_info(struct dp_server *s, int fd)
 			    dp_server_generation(s), &info, sizeof(info));
 }
 
-/* Conntrack slots in use: a window of FLOWS_SAMPLE buckets per lcore,
- * scaled; the window moves on at every call. */
+/* Conntrack slots in use, every lcore's cache cut into windows of
+ * FLOWS_SAMPLE buckets: each STATS counts the next FLOWS_WINDOWS_PER_STATS
+ * windows (a few ms at most) and the total sums every window's last
+ * count, so it is exact for a still table after a full round (one call
+ * with the default size and a few lcores). */
 static __u64 flows_used(struct dp_server *s)
 {
+	const struct dp_lcore *lc0 = dp_engine_lcore(s->engine, 0);
+	__u32 nb = lc0->flow_mask + 1; /* every lcore's size */
+	__u32 win = nb < FLOWS_SAMPLE ? nb : FLOWS_SAMPLE, per = nb / win;
 	__u64 used = 0;
-	unsigned int l;
+	unsigned int k;
 
-	for (l = 0; l < s->engine->nlcores; l++) {
-		const struct dp_lcore *lc = dp_engine_lcore(s->engine, l);
-		__u32 nb = lc->flow_mask + 1;
-		__u32 win = nb < FLOWS_SAMPLE ? nb : FLOWS_SAMPLE;
-		__u32 first = s->sample % (nb / win) * win;
-
-		used += dp_lcore_flows_used(lc, first, win) * (nb / win);
+	if (!s->win_used) {
+		s->nwin = s->engine->nlcores * per;
+		s->win_used = calloc(s->nwin, sizeof(*s->win_used));
+		if (!s->win_used)
+			return 0;
 	}
-	s->sample++;
+	for (k = 0; k < FLOWS_WINDOWS_PER_STATS && k < s->nwin; k++) {
+		__u32 idx = s->sample++ % s->nwin;
+		const struct dp_lcore *lc = dp_engine_lcore(s->engine, idx / per);
+
+		s->win_used[idx] =
+			dp_lcore_flows_used(lc, idx % per * win, win);
+	}
+	for (k = 0; k < s->nwin; k++)
+		used += s->win_used[k];
 	return used;
 }
 

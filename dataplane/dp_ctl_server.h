@@ -44,7 +44,9 @@ struct dp_server {
 	 * tables, so only the others rewrite). */
 	bool mac_per_port;
 	size_t live_len;
-	__u32 sample; /* next window of the conntrack estimate */
+	__u32 sample; /* next window of the conntrack count */
+	__u64 *win_used; /* last count per window, lcore after lcore */
+	__u32 nwin;
 	struct dp_stats *stats; /* scratch (large) */
 	struct dp_ctl_stats *reply; /* scratch (large) */
 };

@@ -13,7 +13,7 @@
  * that are not ours (ARP, non-VIP IP) go to the exception port, or are
  * freed and counted without one; drops are freed. The exception port's RX
  * (what the kernel sends, e.g. through a tap) is sent out of the first data
- * port by worker 0. The main lcore does not forward: it prints counters
+ * port: worker i reads the exception port's RX queue i. The main lcore does not forward: it prints counters
  * every --stats-every seconds, serves ferryd's requests on the --control
  * socket (dp_ctl_server.c: LOAD publishes a snapshot and saves it as the
  * tables file), reloads the tables file on SIGHUP (swap by RCU), and stops
@@ -94,7 +94,7 @@ struct worker {
 	struct dp_lcore *lc;
 	struct rte_eth_dev_tx_buffer *txb[MAX_PORTS]; /* data ports */
 	struct rte_eth_dev_tx_buffer *excb; /* exception port */
-	struct rte_eth_dev_tx_buffer *wireb; /* exception RX -> data port 0 */
+	struct rte_eth_dev_tx_buffer *wireb; /* exception RX queue q -> data port 0 */
 	struct worker_stats st;
 };
 
@@ -463,8 +463,8 @@ static int worker_main(void *arg)
 		got = 0;
 		for (p = 0; p < opt.nports; p++)
 			got += worker_port(w, p, pkts);
-		if (w->wireb) { /* worker 0: the kernel's frames go out */
-			n = rte_eth_rx_burst(opt.exc_port, 0, pkts,
+		if (w->wireb) { /* the kernel's frames go out */
+			n = rte_eth_rx_burst(opt.exc_port, (uint16_t)w->q, pkts,
 					     (uint16_t)opt.burst);
 			for (i = 0; i < n; i++)
 				rte_eth_tx_buffer(opt.ports[0], (uint16_t)w->q,
@@ -735,7 +735,10 @@ static int setup(struct rte_mempool **pool)
 			!rte_is_same_ether_addr(&port_mac[p], &port_mac[0]);
 	}
 	if (opt.exc_port != NO_PORT) {
-		r = port_setup(opt.exc_port, 1, (uint16_t)nq, *pool, false);
+		/* A queue pair per worker: the kernel may send on any of
+		 * a tap's queues (and net_tap wants as many RX as TX). */
+		r = port_setup(opt.exc_port, (uint16_t)nq, (uint16_t)nq, *pool,
+			       false);
 		if (r) {
 			fprintf(stderr, "ferry-dpdk: exception port %u: %s\n",
 				opt.exc_port, rte_strerror(r < 0 ? -r : r));
@@ -754,8 +757,8 @@ static int setup(struct rte_mempool **pool)
 			w->excb = txbuf_new(sock, &w->st.exc_tx_dropped);
 			if (!w->excb)
 				return -1;
-			if (i == 0 &&
-			    !(w->wireb = txbuf_new(sock, &w->st.tx_dropped)))
+			w->wireb = txbuf_new(sock, &w->st.tx_dropped);
+			if (!w->wireb)
 				return -1;
 		}
 	}

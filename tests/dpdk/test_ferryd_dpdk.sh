@@ -118,6 +118,10 @@ check "ferryd --stats reads per-lcore counters" \
 	sh -c "'$FERRYD' -c '$dir/ferry.conf' --stats | grep -q '^lcores: 1='"
 check "ferryctl stats carries the DPDK counters" \
 	sh -c "'$FERRYCTL' -s '$dir/ferryd.sock' --json stats | grep -q dpdk_tx_dropped"
+ctl stats >"$dir/stats.txt"
+check "ferryctl stats names lcores by EAL id" grep -qE '^ *1 +[0-9]+$' "$dir/stats.txt"
+check "ferryctl stats shows the engine's own counters" grep -q '^dpdk_exception_rx ' "$dir/stats.txt"
+check "ferryctl stats heads the lcore table LCORE" grep -q '^LCORE' "$dir/stats.txt"
 
 sleep 1.5 # a tick: ferryd checks ferry-dpdk every second
 check "a fresh ferryd pushes its generation once" sh -c "! grep -q 'pushed again' '$dir/ferryd.log'"

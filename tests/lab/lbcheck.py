@@ -323,7 +323,8 @@ def cmd_where(a):
         by[w.get("by")] += 1
         want_addr = nodes.get(r["backend"])
         if (w.get("verdict") != "tx" or w.get("backend") != r["backend"] or
-                w.get("address") != want_addr or w.get("vip") != a.vip_name):
+                w.get("address") != want_addr or w.get("vip") != a.vip_name or
+                (a.by and w.get("by") != a.by)):
             bad.append((r["local"], r["backend"], want_addr, w))
     msg = (f"{len(res)} {a.proto} flows ({count_by(res)}): ferryctl where agrees "
            f"for {len(res) - len(bad)}, disagrees for {len(bad)}; "
@@ -349,7 +350,8 @@ def cmd_where(a):
         msg += (f"; e.g. {loc} answered by {be} ({addr}), where says "
                 f"vip={w.get('vip')} backend={w.get('backend')} "
                 f"address={w.get('address')} verdict={w.get('verdict')} by={w.get('by')}")
-    return done(len(res) >= a.min and not bad, msg + f" (need >= {a.min})")
+    need = f" (need >= {a.min}" + (f", all by {a.by})" if a.by else ")")
+    return done(len(res) >= a.min and not bad, msg + need)
 
 
 def json_field(v, path):
@@ -502,6 +504,8 @@ def main():
                    help="NAME=ADDRESS of a node (the name its server answers with)")
     s.add_argument("--predicted", help="file of 'ip:port backend' lines: where "
                    "asked before the flows existed")
+    s.add_argument("--by", help="every answer after the flows must say by BY "
+                   "(conntrack: the flows' entries; ring: from the tables)")
     s.add_argument("--min", type=int, default=1)
     s.add_argument("results", nargs="+")
     s.set_defaults(fn=cmd_where)

@@ -17,6 +17,9 @@
 #
 #   R [f0] ==== [eth0] ferry-dpdk [tap <prefix>tap 10.77.2.2] kernel in F (ferryd)
 #
+# (FERRY_LAB_DPDK_EXCEPTION=pcap: the exception port is net_pcap on one end
+# of a veth pair in F, <prefix>x, and the kernel's end is named $LAB_TAP.)
+#
 # ARP, ferryd's health probes and traffic to Ferry's own address go
 # kernel <-> tap <-> ferry-dpdk <-> eth0; VIP traffic arriving on eth0 is
 # encapsulated by ferry-dpdk and sent back out of eth0 (as XDP_TX does), so
@@ -35,8 +38,19 @@
 #   FERRY_LAB_KEEP     directory to copy the run's logs to at teardown
 #   FERRY_LAB_TIMEOUT  seconds before the watchdog ends a run (test/demo)
 #   LAB_ENGINE         xdp (default) or dpdk: the dataplane under test
-#   FERRY_LAB_DPDK_LCORES  EAL -l of ferry-dpdk (default 0-1: a main lcore
-#                      that does not forward, one worker)
+#   FERRY_LAB_DPDK_LCORES  ferry-dpdk's lcores (default 0-1: a main lcore
+#                      that does not forward, one worker): a list goes to
+#                      EAL -l, a map with "@" or "(" to EAL --lcores (e.g.
+#                      0@0,1@1,2@0: two workers on two CPUs); the lowest
+#                      lcore id is the main lcore
+#   FERRY_LAB_DPDK_QPAIRS  queue pairs of the af_packet data port (default
+#                      1; N > 1: qpairs=N, PACKET_FANOUT hash spreads flows
+#                      over them; give as many workers)
+#   FERRY_LAB_DPDK_EXCEPTION  the exception port: tap (default: net_tap,
+#                      the tap $LAB_TAP made by ferry-dpdk) or pcap (net_pcap
+#                      on <prefix>x, a veth whose kernel end is $LAB_TAP, made
+#                      by the lab: one RX queue, a TX queue per worker, which
+#                      net_tap does not allow: it needs as many RX as TX)
 #   FERRY_LAB_DPDK_IDLE_US  ferry-dpdk's idle_sleep_us (default 50: an idle
 #                      worker sleeps, so a small machine is not starved)
 #   FERRY_LAB_DPDK_MODE  config: start `ferry-dpdk --config $LAB_CONF`; cli:
@@ -82,6 +96,9 @@ LAB_DPDK_SOCK=$LAB_RUN/ctl/dpdk.sock
 LAB_DPDK_TABLES=$LAB_RUN/tables.snap
 LAB_DPDK_LOG=$LAB_LOGS/ferry-dpdk.log
 LAB_DPDK_LCORES=${FERRY_LAB_DPDK_LCORES:-0-1}
+LAB_DPDK_QPAIRS=${FERRY_LAB_DPDK_QPAIRS:-1}
+LAB_DPDK_EXCEPTION=${FERRY_LAB_DPDK_EXCEPTION:-tap}
+LAB_DPDK_XPEER=${LAB_PREFIX}x # exception pcap: ferry-dpdk's end of the veth
 LAB_DPDK_IDLE_US=${FERRY_LAB_DPDK_IDLE_US:-50}
 LAB_DPDK_PID=
 LAB_DPDK_MARK=0 # lines of ferry-dpdk's log before the current one started
@@ -222,6 +239,12 @@ lab_require() {
 lab_require_dpdk() {
 	[ -x "$FERRY_DPDK" ] || skip "$FERRY_DPDK not built (DPDK missing when the build was configured)"
 	[ ${#LAB_TAP} -le 15 ] || fail "tap name $LAB_TAP is longer than 15 characters: shorten FERRY_LAB_PREFIX"
+	[ ${#LAB_DPDK_XPEER} -le 15 ] || fail "veth name $LAB_DPDK_XPEER is longer than 15 characters: shorten FERRY_LAB_PREFIX"
+	case $LAB_DPDK_EXCEPTION in
+	tap) ;;
+	pcap) lab_dpdk_has_pcap || skip "ferry-dpdk's DPDK has no net_pcap (FERRY_LAB_DPDK_EXCEPTION=pcap)" ;;
+	*) fail "FERRY_LAB_DPDK_EXCEPTION=$LAB_DPDK_EXCEPTION: tap or pcap" ;;
+	esac
 	[ -e /dev/net/tun ] || skip "no /dev/net/tun (net_tap needs it)"
 	lab_dpdk_has --control || fail "$FERRY_DPDK has no --control (an old build? ninja -C $FERRY_BUILD)"
 	lab_dpdk_probe
@@ -235,10 +258,13 @@ lab_dpdk_probe() {
 	ip netns add "$ns" 2>/dev/null || { rm -rf "$dir"; skip "cannot create network namespaces"; }
 	ip -n "$ns" link add name eth0 type veth peer name p1 &&
 		ip -n "$ns" link set dev eth0 up && ip -n "$ns" link set dev p1 up || rc=1
+	[ $rc -ne 0 ] || [ "$LAB_DPDK_EXCEPTION" != pcap ] ||
+		lab_dpdk_xveth "$ns" "${fp}t" "${fp}x" || rc=1
 	if [ $rc -eq 0 ]; then
-		ip netns exec "$ns" timeout -k 5 30 "$FERRY_DPDK" -l "$LAB_DPDK_LCORES" --no-pci \
+		# shellcheck disable=SC2046 # lab_dpdk_lcore_args: two words
+		ip netns exec "$ns" timeout -k 5 30 "$FERRY_DPDK" $(lab_dpdk_lcore_args) --no-pci \
 			--no-huge -m 256 --file-prefix "$fp" --log-level 'lib.*:notice' \
-			--vdev net_af_packet0,iface=eth0 --vdev "net_tap0,iface=${fp}t" -- \
+			--vdev "$(lab_dpdk_af_packet eth0)" --vdev "$(lab_dpdk_exception "${fp}t" "${fp}x")" -- \
 			--control "$dir/ctl.sock" --tables "$dir/tables.snap" --exception-port 1 \
 			--idle-sleep-us 1000 --run-for 1 >"$dir/log" 2>&1 </dev/null || rc=$?
 	fi
@@ -249,7 +275,7 @@ lab_dpdk_probe() {
 	ip netns del "$ns" 2>/dev/null || true
 	lab_dpdk_leftovers "$fp"
 	rm -rf "$dir"
-	[ $rc -eq 0 ] || skip "ferry-dpdk cannot start here (EAL -l $LAB_DPDK_LCORES --no-huge, net_af_packet on a veth, net_tap): exit $rc: $out"
+	[ $rc -eq 0 ] || skip "ferry-dpdk cannot start here (EAL $(lab_dpdk_lcore_args) --no-huge, $(lab_dpdk_af_packet eth0) on a veth, $(lab_dpdk_exception "${fp}t" "${fp}x")): exit $rc: $out"
 }
 
 lab_require_ferryd() {
@@ -449,6 +475,10 @@ lab_up() {
 	ip -n "$NS_R" link set dev brb up
 
 	# DPDK: Ferry's address lives on ferry-dpdk's tap: start it now.
+	if [ "$LAB_ENGINE" = dpdk ] && [ "$LAB_DPDK_EXCEPTION" = pcap ]; then
+		lab_dpdk_xveth "$NS_F" "$LAB_TAP" "$LAB_DPDK_XPEER" ||
+			fail "cannot make the exception veth $LAB_TAP/$LAB_DPDK_XPEER in $NS_F"
+	fi
 	[ "$LAB_ENGINE" != dpdk ] || lab_start_dpdk
 	wait_for 10 "router reaches every client, backend and Ferry" lab_ping_all ||
 		fail "lab links do not come up (ping from the router)"
@@ -692,10 +722,84 @@ EOF
 # hugepages, the run's file prefix; port 0 net_af_packet on F's eth0 (the
 # data port), port 1 net_tap (the exception port, the kernel's interface).
 lab_dpdk_eal() {
-	printf '%s\n' -l "$LAB_DPDK_LCORES" --no-pci --no-huge -m 256 \
+	# shellcheck disable=SC2046 # lab_dpdk_lcore_args: two words
+	printf '%s\n' $(lab_dpdk_lcore_args) --no-pci --no-huge -m 256 \
 		--file-prefix "$LAB_PREFIX" --log-level 'lib.*:notice' \
-		--vdev net_af_packet0,iface=eth0 \
-		--vdev "net_tap0,iface=$LAB_TAP,mac=$FERRY_MAC"
+		--vdev "$(lab_dpdk_af_packet eth0)" \
+		--vdev "$(lab_dpdk_exception "$LAB_TAP" "$LAB_DPDK_XPEER")"
+}
+
+# lab_dpdk_exception TAP XPEER: the exception port's vdev: net_tap making
+# TAP, or (FERRY_LAB_DPDK_EXCEPTION=pcap) net_pcap on XPEER, the veth end
+# facing TAP: what the kernel sends arrives there (rx_iface_in: not what
+# ferry-dpdk sends), a TX queue per worker.
+lab_dpdk_exception() {
+	if [ "$LAB_DPDK_EXCEPTION" = tap ]; then
+		echo "net_tap0,iface=$1,mac=$FERRY_MAC"
+		return
+	fi
+	local v="net_pcap0,rx_iface_in=$2" w
+	for w in $(lab_dpdk_workers); do v+=",tx_iface=$2"; done
+	echo "$v"
+}
+
+# lab_dpdk_has_pcap: ferry-dpdk's DPDK has the net_pcap driver.
+lab_dpdk_has_pcap() {
+	ldd "$FERRY_DPDK" 2>/dev/null | grep -q 'librte_net_pcap' ||
+		ls /usr/lib/*/dpdk/pmds-*/librte_net_pcap.so* >/dev/null 2>&1 ||
+		ls /usr/lib/*/librte_net_pcap.so* >/dev/null 2>&1
+}
+
+# lab_dpdk_xveth NS TAP XPEER: the pcap exception path's veth pair in NS:
+# TAP for the kernel (checksums filled in: no partial checksum reaches the
+# wire through pcap), XPEER for ferry-dpdk (no address, no ARP, no IPv6).
+lab_dpdk_xveth() {
+	ip -n "$1" link add name "$2" type veth peer name "$3" &&
+		nsysctl "$1" "net.ipv6.conf.$3.disable_ipv6" 1 &&
+		ip -n "$1" link set dev "$3" mtu $LAB_MTU arp off up &&
+		ip -n "$1" link set dev "$2" mtu $LAB_MTU up &&
+		nsx "$1" ethtool -K "$2" tx off >/dev/null
+}
+
+# lab_dpdk_lcore_args: the EAL's lcore option for LAB_DPDK_LCORES, two
+# words: -l LIST, or --lcores MAP where it maps lcores to CPUs ("@", "(").
+lab_dpdk_lcore_args() {
+	case $LAB_DPDK_LCORES in
+	*[@\(]*) echo "--lcores $LAB_DPDK_LCORES" ;;
+	*) echo "-l $LAB_DPDK_LCORES" ;;
+	esac
+}
+
+# lab_dpdk_af_packet IFACE: the data port's vdev (LAB_DPDK_QPAIRS queues).
+lab_dpdk_af_packet() {
+	if [ "$LAB_DPDK_QPAIRS" -gt 1 ]; then
+		echo "net_af_packet0,iface=$1,qpairs=$LAB_DPDK_QPAIRS"
+	else
+		echo "net_af_packet0,iface=$1"
+	fi
+}
+
+# lab_dpdk_workers: the forwarding lcores' EAL ids, one a line, ascending:
+# every lcore of LAB_DPDK_LCORES (ids before "@") but the main lcore, the
+# lowest id (the EAL's default main lcore).
+lab_dpdk_workers() {
+	"$PYTHON" -c '
+import re, sys
+ids, depth, part, parts = set(), 0, "", []
+for ch in sys.argv[1] + ",":
+    depth += ch == "("
+    depth -= ch == ")"
+    if ch == "," and depth == 0:
+        parts.append(part)
+        part = ""
+    else:
+        part += ch
+for p in parts:
+    for r in p.split("@")[0].strip("()").split(","):
+        a, _, b = r.partition("-")
+        ids.update(range(int(a), int(b or a) + 1))
+for i in sorted(ids)[1:]:
+    print(i)' "$LAB_DPDK_LCORES"
 }
 
 lab_dpdk_alive() { [ -n "$LAB_DPDK_PID" ] && kill -0 "$LAB_DPDK_PID" 2>/dev/null; }

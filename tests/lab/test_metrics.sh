@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/test_metrics.sh: ferryd's /metrics in the netns lab: promtool-valid exposition, counters equal to what the backends received, the same through a Prometheus scraping it (PromQL), alerting rules firing on a backend down and a refused reload, ferryctl stats --watch, a taken exporter port failing startup.
+# tests/lab/test_metrics.sh: ferryd's /metrics in the netns lab: promtool-valid exposition, counters equal to what the backends received, the same through a Prometheus scraping it (PromQL), alerting rules firing on a backend down and a refused reload, ferryctl stats --watch, a taken exporter port failing startup. Engine-aware (LAB_ENGINE=dpdk: test_dpdk_metrics.sh): per-lcore series, ferry-dpdk's own counters.
 #
 # How "what the backends received" is counted, exactly:
 #   - every packet Ferry forwards reaches its backend encapsulated, and the
@@ -16,6 +16,16 @@
 #     drops in this lab).
 # Counters are compared once the traffic has stopped (and the last TCP
 # ACKs are through).
+#
+# With LAB_ENGINE=dpdk: engine "dpdk" on the tap; per-lcore series
+# ferry_lcore_packets_total{lcore} (the forwarding lcores' EAL ids) instead
+# of ferry_cpu_packets_total{cpu}; conntrack capacity = dataplane.flows
+# (rounded up to a power of two) x forwarding lcores; ferry-dpdk's own
+# counters (ferry_dpdk_*_total) agree with its ports' ethdev counters (its
+# INFO, read before and after the page: they bracket it), every frame of
+# the af_packet data port is realigned (the PMD puts frames at 0 mod 4:
+# the IP header at 2 mod 4), nothing dropped or linearized, and
+# exception_rx grows with the kernel's own traffic (health probes).
 # shellcheck disable=SC2317 # check helpers are called through check()
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
@@ -61,6 +71,19 @@ firing() { # ALERTNAME LABEL=VALUE...
 }
 val() { "${MET[@]}" value "$@"; }   # FILE SERIES
 msum() { "${MET[@]}" sum "$@"; }    # FILE NAME LABEL=VALUE...
+# The engine's per-core family and label, its engine_info labels.
+if [ "$LAB_ENGINE" = dpdk ]; then
+	PERCORE=ferry_lcore_packets_total
+	PERCORE_LABEL=lcore
+	OTHER_PERCORE=ferry_cpu_packets_total
+	ENGINE_IF=$LAB_TAP
+else
+	PERCORE=ferry_cpu_packets_total
+	PERCORE_LABEL=cpu
+	OTHER_PERCORE=ferry_lcore_packets_total
+	ENGINE_IF=eth0
+fi
+DPDK_COUNTERS=(realigned linearized tx_dropped pass_freed exception_tx_dropped exception_rx)
 
 # ---- Prometheus in Ferry's namespace: scrape every second, our rules with
 # every `for:` cut to 1 s so alerts fire within the test.
@@ -90,6 +113,7 @@ lab_log "prometheus (pid $PROM_PID) scrapes ferryd every second"
 clients() { lab_clients "$RES" "$@"; }
 lab_log "TCP: $((TCP_CONNS * LAB_NCLIENTS)) connections x $TCP_MSGS lines; UDP: $((UDP_FLOWS * LAB_NCLIENTS)) flows x $UDP_COUNT datagrams"
 metrics "$RES/before.txt"
+[ "$LAB_ENGINE" = xdp ] || lab_dpdk_info >"$RES/info-before.json" || fail "ferry-dpdk's INFO failed"
 clients tcp tcp --host $VIP --port $VIP_TCP_PORT --conns $TCP_CONNS --msgs $TCP_MSGS \
 	--concurrency 10 --timeout 3 --deadline 30
 clients udp udp --host $VIP --port $VIP_UDP_PORT --flows $UDP_FLOWS --count $UDP_COUNT \
@@ -105,7 +129,14 @@ lab_ctl stats --watch 0.5 --count 3 >"$RES/watch.txt" 2>&1 || true
 wait "$WATCHLOAD" || true
 sleep 1 # the last ACKs and FINs
 
-metrics "$RES/after.txt"
+if [ "$LAB_ENGINE" = dpdk ]; then # INFO, /metrics, INFO: the ports' counters bracket the page's
+	lab_dpdk_info >"$RES/info-0.json" || fail "ferry-dpdk's INFO failed"
+	metrics "$RES/after.txt"
+	lab_dpdk_info >"$RES/info-1.json" || fail "ferry-dpdk's INFO failed"
+	lab_ctl --json stats >"$RES/stats.json" || fail "ferryctl --json stats failed"
+else
+	metrics "$RES/after.txt"
+fi
 sent_tcp=$((TCP_CONNS * LAB_NCLIENTS))
 sent_udp=$((UDP_FLOWS * LAB_NCLIENTS * UDP_COUNT))
 
@@ -135,12 +166,22 @@ families_ok() {
 		ferry_vip_fail_open:gauge ferry_packets_total:counter
 		ferry_drops_total:counter ferry_conntrack_events_total:counter
 		ferry_flows_entries:gauge ferry_flows_capacity:gauge
-		ferry_cpu_packets_total:counter ferry_config_generation:gauge
+		"$PERCORE:counter" ferry_config_generation:gauge
 		ferry_reloads_total:counter ferry_engine_info:gauge ferry_up:gauge)
+	if [ "$LAB_ENGINE" = dpdk ]; then
+		for f in "${DPDK_COUNTERS[@]}"; do want+=("ferry_dpdk_${f}_total:counter"); done
+	fi
 	"${MET[@]}" families "$RES/after.txt" | tr ' ' : >"$RES/families.txt"
 	for f in "${want[@]}"; do grep -qx "$f" "$RES/families.txt" || missing+=("$f"); done
 	[ ${#missing[@]} -eq 0 ] || { echo "missing or mistyped: ${missing[*]}"; return 1; }
-	echo "${#want[@]} families with HELP and TYPE"
+	# none of the other engine's: its per-core family; on XDP, ferry_dpdk_*
+	local foreign="^$OTHER_PERCORE:"
+	[ "$LAB_ENGINE" = dpdk ] || foreign+="|^ferry_dpdk_"
+	if grep -qE "$foreign" "$RES/families.txt"; then
+		echo "another engine's families: $(grep -E "$foreign" "$RES/families.txt" | paste -sd' ')"
+		return 1
+	fi
+	echo "${#want[@]} families with HELP and TYPE; no $OTHER_PERCORE"
 }
 
 content_type_ok() {
@@ -183,8 +224,8 @@ forward_is_sum() {
 	fwd=$(val "$RES/after.txt" 'ferry_packets_total{reason="forward"}')
 	be=$(msum "$RES/after.txt" ferry_backend_packets_total)
 	all=$(msum "$RES/after.txt" ferry_packets_total)
-	cpus=$(msum "$RES/after.txt" ferry_cpu_packets_total)
-	echo "forward $fwd, backends $be, all reasons $all, per-CPU sum $cpus"
+	cpus=$(msum "$RES/after.txt" "$PERCORE")
+	echo "forward $fwd, backends $be, all reasons $all, per-$PERCORE_LABEL sum $cpus"
 	[ "$fwd" -eq "$be" ] && [ "$all" -eq "$cpus" ]
 }
 
@@ -216,6 +257,15 @@ conntrack_gauges() {
 	metrics "$RES/flows.txt" || return 1
 	e=$(val "$RES/flows.txt" ferry_flows_entries)
 	c=$(val "$RES/flows.txt" ferry_flows_capacity)
+	if [ "$LAB_ENGINE" = dpdk ]; then
+		# dataplane.flows (default 262144, a power of two) per forwarding
+		# lcore; entries: ferry-dpdk's estimate from a window of buckets
+		ncpu=$(lab_dpdk_workers | wc -l)
+		want=$((262144 * ncpu))
+		echo "entries $e, capacity $c (expected $want: $ncpu forwarding lcores)"
+		[ "$c" -eq $want ] && [ "$e" -ge $((UDP_FLOWS * LAB_NCLIENTS)) ] && [ "$e" -le "$c" ]
+		return
+	fi
 	ncpu=$("$PYTHON" -c 'import os
 n = 0
 for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
@@ -240,9 +290,9 @@ health_families() {
 info_families() {
 	local gen
 	gen=$(lab_ctl --json status | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["generation"])')
-	echo "ferryctl generation $gen; $(grep -E '^ferry_(config_generation|engine_info|up) ' "$RES/after.txt" | paste -sd' ')"
+	echo "ferryctl generation $gen; $(grep -E '^ferry_(config_generation|engine_info|up)[ {]' "$RES/after.txt" | paste -sd' ')"
 	[ "$(val "$RES/after.txt" ferry_config_generation)" -eq "$gen" ] &&
-		[ "$(val "$RES/after.txt" 'ferry_engine_info{engine="xdp",interface="eth0"}')" -eq 1 ] &&
+		[ "$(val "$RES/after.txt" "ferry_engine_info{engine=\"$LAB_ENGINE\",interface=\"$ENGINE_IF\"}")" -eq 1 ] &&
 		[ "$(val "$RES/after.txt" ferry_up)" -eq 1 ]
 }
 
@@ -253,6 +303,76 @@ watch_rates() {
 	[ "$rows" -ge 1 ]
 }
 
+# ---- DPDK: the lcores and ferry-dpdk's own counters --------------------------
+# lcores_ok: one ferry_lcore_packets_total series per forwarding lcore
+# (their EAL ids), each > 0 here (one worker); ferryctl --json stats says
+# the same (cpu_label lcore, cpu_ids, cpus), and INFO's nlcores agrees.
+lcores_ok() {
+	local want got ids n
+	want=$(lab_dpdk_workers | paste -sd,)
+	got=$(grep '^ferry_lcore_packets_total{' "$RES/after.txt" |
+		sed 's/.*lcore="\([^"]*\)".*/\1/' | sort -n | paste -sd,)
+	ids=$("$PYTHON" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(j.get("cpu_label"), ",".join(map(str, j.get("cpu_ids", []))),
+      ",".join(map(str, j.get("cpus", []))))' "$RES/stats.json")
+	n=$("$PYTHON" "$LAB_DIR/lbcheck.py" field nlcores <"$RES/info-1.json")
+	echo "lcores on /metrics: $got (expected $want); ferryctl stats label, ids, packets: $ids; INFO nlcores $n"
+	[ -n "$want" ] && [ "$got" = "$want" ] && [ "${ids%% *}" = lcore ] &&
+		[ "$(echo "$ids" | cut -d' ' -f2)" = "$want" ] && [ "$n" -eq "$(lab_dpdk_workers | wc -l)" ] &&
+		! grep '^ferry_lcore_packets_total{' "$RES/after.txt" | grep -q ' 0$'
+}
+# info: FIELD of ferry-dpdk's INFO in FILE (e.g. ports[port=0].ipackets)
+info() { "$PYTHON" "$LAB_DIR/lbcheck.py" field "$2" <"$1"; }
+# between NAME LO X HI: LO <= X <= HI, described
+between() {
+	printf '%s %s in [%s, %s]; ' "$1" "$3" "$2" "$4"
+	[ "$2" -le "$3" ] && [ "$3" -le "$4" ]
+}
+# dpdk_counters_ok: ferry-dpdk's counters against its ports (INFO before
+# and after the page) and the traffic: the data port's frames in = the
+# per-lcore sum = the reasons' sum = realigned; out = forward + exception
+# rx; the exception port's in = exception_rx, out = the pass reasons;
+# nothing dropped, freed or linearized.
+dpdk_counters_ok() {
+	local a=$RES/after.txt i0=$RES/info-0.json i1=$RES/info-1.json rc=0 f
+	local lc fwd exrx pass re
+	lc=$(msum "$a" ferry_lcore_packets_total)
+	fwd=$(val "$a" 'ferry_packets_total{reason="forward"}')
+	pass=$(($(val "$a" 'ferry_packets_total{reason="pass_non_ip"}') + $(val "$a" 'ferry_packets_total{reason="pass_not_vip"}')))
+	exrx=$(val "$a" ferry_dpdk_exception_rx_total)
+	re=$(val "$a" ferry_dpdk_realigned_total)
+	between "data port in: lcores" "$(info "$i0" 'ports[port=0].ipackets')" "$lc" \
+		"$(info "$i1" 'ports[port=0].ipackets')" || rc=1
+	between "data port out: forward + exception_rx" "$(info "$i0" 'ports[port=0].opackets')" \
+		$((fwd + exrx)) "$(info "$i1" 'ports[port=0].opackets')" || rc=1
+	between "exception port in: exception_rx" "$(info "$i0" 'ports[port=1].ipackets')" "$exrx" \
+		"$(info "$i1" 'ports[port=1].ipackets')" || rc=1
+	between "exception port out: pass_non_ip + pass_not_vip" "$(info "$i0" 'ports[port=1].opackets')" \
+		"$pass" "$(info "$i1" 'ports[port=1].opackets')" || rc=1
+	printf 'realigned %s of %s frames; ' "$re" "$lc"
+	[ "$re" -eq "$lc" ] || rc=1
+	for f in linearized tx_dropped pass_freed exception_tx_dropped; do
+		printf '%s %s; ' "$f" "$(val "$a" "ferry_dpdk_${f}_total")"
+		[ "$(val "$a" "ferry_dpdk_${f}_total")" -eq 0 ] || rc=1
+	done
+	echo
+	return $rc
+}
+# exception_rx_grows: the kernel's own frames (health probes: a SYN, then
+# an ACK or RST, each) went out through the exception port: exception_rx
+# grew by at least one frame per probe made meanwhile (less one in flight
+# per probed backend and VIP).
+exception_rx_grows() {
+	local x0 x1 h0 h1
+	x0=$(val "$RES/before.txt" ferry_dpdk_exception_rx_total)
+	x1=$(val "$RES/after.txt" ferry_dpdk_exception_rx_total)
+	h0=$(msum "$RES/before.txt" ferry_health_checks_total)
+	h1=$(msum "$RES/after.txt" ferry_health_checks_total)
+	echo "exception_rx $x0 -> $x1 (+$((x1 - x0))) while ferryd made $((h1 - h0)) health probes"
+	[ $((h1 - h0)) -gt 0 ] && [ $((x1 - x0)) -ge $((h1 - h0 - 2 * LAB_NBACKENDS)) ] && [ "$x1" -gt "$x0" ]
+}
+
 echo "== $LAB_PREFIX: results"
 check "client traffic: every TCP connection and UDP flow answered" \
 	"${CHECK[@]}" complete --min $((sent_tcp + UDP_FLOWS * LAB_NCLIENTS)) "$RES"/tcp-c*.json "$RES"/udp-c*.json
@@ -261,7 +381,12 @@ check "/metrics: Content-Type text/plain; version=0.0.4" content_type_ok
 check "/metrics: every family present with its type" families_ok
 check "/metrics: per backend, packets == what its decap program decapsulated (UDP == datagrams logged)" backends_exact
 check "/metrics: per VIP, packets == what the backends received" vips_exact
-check "/metrics: forward == sum of backends; reasons sum == per-CPU sum" forward_is_sum
+check "/metrics: forward == sum of backends; reasons sum == per-$PERCORE_LABEL sum" forward_is_sum
+if [ "$LAB_ENGINE" = dpdk ]; then
+	check "/metrics: ferry_lcore_packets_total per forwarding lcore (EAL ids), as ferryctl stats and INFO say" lcores_ok
+	check "/metrics: ferry-dpdk's own counters agree with its ports and the traffic" dpdk_counters_ok
+	check "/metrics: ferry_dpdk_exception_rx_total grows with the kernel's health probes" exception_rx_grows
+fi
 check "/metrics: ferry_drops_total lists the drop reasons only, all 0" drops_are_drop_reasons
 check "/metrics: SYN misses and new flows cover the connections and UDP flows" flows_counted
 check "/metrics: health, state and up families" health_families
@@ -284,7 +409,17 @@ prom_exact() {
 	[ "$q" -eq $total ] && [ "$qt" -eq $tcp ] && [ "$qu" -eq $udp ]
 }
 check "PromQL: sum(ferry_vip_packets_total) and per VIP == what the backends received" prom_exact
-conntrack_gauges_retry() { wait_for 10 "conntrack gauges settled" conntrack_gauges; conntrack_gauges; }
+# the gauges as they settle (ferry-dpdk's entries: an estimate from another
+# window of buckets at every read): the first reading that passes, 10 s at most
+conntrack_gauges_retry() {
+	local out i
+	for i in $(seq 50); do
+		out=$(conntrack_gauges 2>&1) && { echo "$out"; return 0; }
+		sleep 0.2
+	done
+	echo "$out"
+	return 1
+}
 check "/metrics: conntrack entries and capacity" conntrack_gauges_retry
 
 # ---- alerting rules --------------------------------------------------------
