@@ -2,7 +2,7 @@
 /* common/pipeline.h: the forwarding decision for one frame: parse -> VIP -> select -> encap plan. Used by BPF and userspace.
  *
  * An engine runs, per frame:
- *   lb_decide(tables, cfg, start, end, &r);
+ *   lb_decide(tables, cfg, start, end, &r);   (or its two halves, below)
  *   if r.verdict == LB_TX: grow the frame's front by r.outer_len bytes,
  *       then lb_encap(new_start, new_end, &r, cfg) (failure: drop, encap);
  *   count r (reason, vip, backend, pin, events) and map r.verdict to its own.
@@ -30,11 +30,20 @@ static LB_INLINE int lb_plan_encap(const struct lb_config *cfg,
 	return lb_finish(r, LB_TX, LB_R_FORWARD);
 }
 
-static LB_INLINE int lb_decide(struct lb_tables *t, const struct lb_config *cfg,
-			       const __u8 *start, const __u8 *end,
-			       struct lb_result *r)
+/*
+ * lb_decide() in two halves, for engines that work on a batch of frames
+ * and prefetch between them (the DPDK engine): lb_decide_head() parses,
+ * finds the VIP and computes the flow hashes, touching no per-flow state;
+ * on LB_CONTINUE, *vip and *fh (the conntrack hash: bucket and tag) are
+ * set and lb_decide_tail() finishes. Head then tail on one frame is
+ * exactly lb_decide().
+ */
+static LB_INLINE int lb_decide_head(struct lb_tables *t,
+				    const struct lb_config *cfg,
+				    const __u8 *start, const __u8 *end,
+				    struct lb_result *r,
+				    const struct lb_vip **vipp, __u32 *fh)
 {
-	const struct lb_backend *be;
 	const struct lb_vip *vip;
 	int v;
 
@@ -51,13 +60,39 @@ static LB_INLINE int lb_decide(struct lb_tables *t, const struct lb_config *cfg,
 		return lb_finish(r, LB_DROP, LB_R_DROP_FRAGMENT);
 	if (!cfg || !(cfg->flags & LB_CFG_READY))
 		return lb_finish(r, LB_DROP, LB_R_DROP_NO_BACKEND);
+	*vipp = vip;
+	*fh = lb_select_hash(t, vip, r);
+	return LB_CONTINUE;
+}
 
-	v = lb_select(t, vip, r, &be);
+static LB_INLINE int lb_decide_tail(struct lb_tables *t,
+				    const struct lb_config *cfg,
+				    const struct lb_vip *vip, __u32 fh,
+				    struct lb_result *r)
+{
+	const struct lb_backend *be;
+	int v;
+
+	v = lb_select_backend(t, vip, r, fh, &be);
 	if (v != LB_CONTINUE)
 		return v;
 	if (r->pkt.icmp_error)
 		lb_event(r, LB_EV_ICMP_STEERED);
 	return lb_plan_encap(cfg, be, r);
+}
+
+static LB_INLINE int lb_decide(struct lb_tables *t, const struct lb_config *cfg,
+			       const __u8 *start, const __u8 *end,
+			       struct lb_result *r)
+{
+	const struct lb_vip *vip = 0;
+	__u32 fh = 0;
+	int v;
+
+	v = lb_decide_head(t, cfg, start, end, r, &vip, &fh);
+	if (v != LB_CONTINUE)
+		return v;
+	return lb_decide_tail(t, cfg, vip, fh, r);
 }
 
 #endif /* FERRY_COMMON_PIPELINE_H */

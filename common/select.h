@@ -152,25 +152,33 @@ static LB_INLINE int lb_select_ring(struct lb_tables *t, const struct lb_vip *vi
 	return LB_CONTINUE;
 }
 
-/* The whole select stage for a packet already matched to vip. */
-static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
-			       struct lb_result *r,
-			       const struct lb_backend **be)
+/* First half of the select stage: the VIP's id into the flow key, its
+ * ports cleared for a source-hash VIP, r->hash; returns the conntrack hash
+ * (the bucket and tag of the flow cache). Reads no table but the seed. */
+static LB_INLINE __u32 lb_select_hash(struct lb_tables *t,
+				      const struct lb_vip *vip,
+				      struct lb_result *r)
 {
-	__u32 fh;
-	int v;
-
 	r->pkt.flow.vip = (__u16)vip->id;
 	if (vip->flags & LB_VIP_HASH_SOURCE) {
 		/* One peer, one node: ports play no part, fragments alike. */
 		r->pkt.flow.sport = 0;
 		r->pkt.flow.dport = 0;
 		r->hash = lb_hash_source(&r->pkt.flow, lb_tbl_seed(t));
-		fh = lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
-	} else {
-		r->hash = lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
-		fh = r->hash;
+		return lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
 	}
+	r->hash = lb_hash_flow(&r->pkt.flow, lb_tbl_seed(t));
+	return r->hash;
+}
+
+/* Second half: pin, conntrack, ring; fh from lb_select_hash(). */
+static LB_INLINE int lb_select_backend(struct lb_tables *t,
+				       const struct lb_vip *vip,
+				       struct lb_result *r, __u32 fh,
+				       const struct lb_backend **be)
+{
+	int v;
+
 	if (vip->flags & LB_VIP_HAS_PINS) {
 		v = lb_select_pin(t, vip, r, be);
 		if (v != LB_CONTINUE || *be)
@@ -180,6 +188,16 @@ static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
 	if (*be)
 		return LB_CONTINUE;
 	return lb_select_ring(t, vip, r, fh, be);
+}
+
+/* The whole select stage for a packet already matched to vip. */
+static LB_INLINE int lb_select(struct lb_tables *t, const struct lb_vip *vip,
+			       struct lb_result *r,
+			       const struct lb_backend **be)
+{
+	__u32 fh = lb_select_hash(t, vip, r);
+
+	return lb_select_backend(t, vip, r, fh, be);
 }
 
 #endif /* FERRY_COMMON_SELECT_H */

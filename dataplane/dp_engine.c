@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
@@ -27,9 +26,7 @@ struct lb_tables {
 static inline const struct lb_vip *lb_tbl_vip(struct lb_tables *v,
 					      const struct lb_vip_key *k)
 {
-	int pos = rte_hash_lookup_with_hash(v->t->vips, k, dp_vip_hash(k));
-
-	return pos >= 0 ? &v->t->vip_at[pos] : NULL;
+	return dp_vip_lookup(v->t, k);
 }
 
 static inline __u32 lb_tbl_ring(struct lb_tables *v, __u32 ring, __u32 slot)
@@ -87,29 +84,67 @@ static inline void dp_count(struct lb_counter *c, __u64 bytes)
 	dp_add(&c->bytes, bytes);
 }
 
-/* As lb_account() in bpf/ferry.bpf.c: reason, events, VIP, backend, pin. */
-static inline void dp_account(struct dp_lcore *lc, const struct lb_result *r,
-			      __u64 bytes)
-{
-	__u32 ev = r->events;
+/*
+ * As lb_account() in bpf/ferry.bpf.c: reason, events, VIP, backend, pin.
+ * The reason, event and VIP counters are added per run of frames that
+ * count alike (same reason, events, VIP, new flow or not): one add of n
+ * frames and their bytes for a run, which is the sum the per-frame adds
+ * would make. Most of a burst is one run (established flows to one VIP),
+ * so those three counter lines are written once per run, not per frame.
+ * Backend and pin counters vary frame to frame: added per frame.
+ */
+struct dp_run {
+	__u32 vip_id;
+	__u32 events;
+	__u8 reason;
+	__u8 new_flow;
+	__u32 n;
+	__u64 bytes;
+};
 
-	if (r->reason < LB_REASON_MAX)
-		dp_count(&lc->global.reason[r->reason], bytes);
+static inline void dp_run_flush(struct dp_lcore *lc, struct dp_run *run)
+{
+	__u32 ev = run->events;
+
+	if (!run->n)
+		return;
+	if (run->reason < LB_REASON_MAX) {
+		dp_add(&lc->global.reason[run->reason].packets, run->n);
+		dp_add(&lc->global.reason[run->reason].bytes, run->bytes);
+	}
 	while (ev) {
 		int i = __builtin_ctz(ev);
 
 		if (i < LB_EVENT_MAX)
-			dp_add(&lc->global.event[i], 1);
+			dp_add(&lc->global.event[i], run->n);
 		ev &= ev - 1;
 	}
-	if (r->vip_id < FERRY_MAX_VIPS) {
-		struct lb_vip_stats *vs = &lc->vip[r->vip_id];
+	if (run->vip_id < FERRY_MAX_VIPS) {
+		struct lb_vip_stats *vs = &lc->vip[run->vip_id];
 
-		dp_add(&vs->packets, 1);
-		dp_add(&vs->bytes, bytes);
-		if (r->new_flow)
-			dp_add(&vs->new_flows, 1);
+		dp_add(&vs->packets, run->n);
+		dp_add(&vs->bytes, run->bytes);
+		if (run->new_flow)
+			dp_add(&vs->new_flows, run->n);
 	}
+	run->n = 0;
+	run->bytes = 0;
+}
+
+static inline void dp_account(struct dp_lcore *lc, struct dp_run *run,
+			      const struct lb_result *r, __u64 bytes)
+{
+	if (unlikely(r->reason != run->reason || r->events != run->events ||
+		     r->vip_id != run->vip_id ||
+		     r->new_flow != run->new_flow)) {
+		dp_run_flush(lc, run);
+		run->reason = r->reason;
+		run->events = r->events;
+		run->vip_id = r->vip_id;
+		run->new_flow = r->new_flow;
+	}
+	run->n++;
+	run->bytes += bytes;
 	if (r->verdict == LB_TX && r->backend_id < FERRY_MAX_BACKENDS)
 		dp_count(&lc->backend[r->backend_id], bytes);
 	if (r->pin_id < FERRY_MAX_PINS)
@@ -140,56 +175,147 @@ static int dp_realign(struct dp_lcore *lc, struct rte_mbuf *m)
 	return 0;
 }
 
-/* ---- one frame ------------------------------------------------------------ */
+/* ---- a burst, in chunks of frames --------------------------------------- */
+/*
+ * Two passes over up to DP_CHUNK frames. The first readies each frame
+ * (one segment, aligned), runs the core's first half (parse, VIP, flow
+ * hashes: lb_decide_head) and prefetches the frame's conntrack bucket; the
+ * second runs the second half (pin, conntrack, ring: lb_decide_tail),
+ * encapsulates, counts and sorts each frame in order. The first half
+ * reads only tables that no frame changes (a generation is read-only, the
+ * conntrack is not touched), so the decisions, the conntrack's contents
+ * and every counter are those of one frame at a time; what the split buys
+ * is that a bucket missing the cache is fetched while the other frames are
+ * parsed, not while the lcore waits.
+ */
+#define DP_CHUNK 32
+
+struct dp_chunk {
+	struct lb_result r[DP_CHUNK];
+	const struct lb_vip *vip[DP_CHUNK];
+	__u32 fh[DP_CHUNK];
+	__u32 bytes[DP_CHUNK];
+};
+
 static inline void dp_fail(struct lb_result *r, int reason)
 {
 	lb_result_init(r);
 	lb_finish(r, LB_DROP, reason);
 }
 
-static inline void dp_one(struct dp_lcore *lc, struct lb_tables *v,
-			  struct rte_mbuf *m, struct dp_out *tx,
-			  struct dp_out *pass, struct dp_out *drop)
+static inline void dp_prefetch_bucket(const struct lb_flow_bucket *b)
 {
-	const struct lb_config *cfg = &v->t->cfg;
-	__u64 bytes = rte_pktmbuf_pkt_len(m);
-	struct lb_result r;
-	__u8 *start, *p;
+	const char *p = (const char *)b;
 
+	RTE_BUILD_BUG_ON(sizeof(*b) != 4 * RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(p);
+	rte_prefetch0(p + RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(p + 2 * RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(p + 3 * RTE_CACHE_LINE_SIZE);
+}
+
+/* Pass one, one frame: LB_CONTINUE when the second half is to run. */
+static inline int dp_head(struct dp_lcore *lc, struct lb_tables *v,
+			  struct rte_mbuf *m, struct dp_chunk *c,
+			  unsigned int i)
+{
+	struct lb_result *r = &c->r[i];
+	__u8 *start;
+	int verdict;
+
+	c->bytes[i] = rte_pktmbuf_pkt_len(m);
 	if (unlikely(m->nb_segs > 1)) {
 		/* The core reads one contiguous frame. Ports are set up without
 		 * RX scatter, so this is a frame from elsewhere: a header that
 		 * does not fit the first segment is one that runs past it. */
 		if (rte_pktmbuf_linearize(m)) {
-			dp_fail(&r, LB_R_DROP_TRUNCATED);
-			goto out;
+			dp_fail(r, LB_R_DROP_TRUNCATED);
+			return LB_DROP;
 		}
 		dp_add(&lc->dp.linearized, 1);
 	}
 	if (lc->align == DP_ALIGN_SLIDE && dp_realign(lc, m)) {
-		dp_fail(&r, LB_R_DROP_ENCAP); /* no room to move it */
-		goto out;
+		dp_fail(r, LB_R_DROP_ENCAP); /* no room to move it */
+		return LB_DROP;
 	}
 	start = rte_pktmbuf_mtod(m, __u8 *);
-	lb_decide(v, cfg, start, start + m->data_len, &r);
-	if (r.verdict == LB_TX) {
-		p = (__u8 *)rte_pktmbuf_prepend(m, r.outer_len);
+	verdict = lb_decide_head(v, &v->t->cfg, start, start + m->data_len, r,
+				 &c->vip[i], &c->fh[i]);
+	if (verdict == LB_CONTINUE)
+		dp_prefetch_bucket(&lc->flows[c->fh[i] & lc->flow_mask]);
+	return verdict;
+}
+
+/* Pass two, one frame. */
+static inline void dp_tail(struct dp_lcore *lc, struct lb_tables *v,
+			   struct rte_mbuf *m, struct dp_chunk *c,
+			   struct dp_run *run, unsigned int i, int head,
+			   struct dp_out *tx, struct dp_out *pass,
+			   struct dp_out *drop)
+{
+	const struct lb_config *cfg = &v->t->cfg;
+	struct lb_result *r = &c->r[i];
+	__u8 *p;
+
+	if (head == LB_CONTINUE)
+		lb_decide_tail(v, cfg, c->vip[i], c->fh[i], r);
+	if (r->verdict == LB_TX) {
+		p = (__u8 *)rte_pktmbuf_prepend(m, r->outer_len);
 		if (unlikely(!p)) {
-			lb_finish(&r, LB_DROP, LB_R_DROP_ENCAP);
-		} else if (unlikely(lb_encap(p, p + m->data_len, &r, cfg))) {
+			lb_finish(r, LB_DROP, LB_R_DROP_ENCAP);
+		} else if (unlikely(lb_encap(p, p + m->data_len, r, cfg))) {
 			/* Drops go out unchanged. */
-			rte_pktmbuf_adj(m, r.outer_len);
-			lb_finish(&r, LB_DROP, LB_R_DROP_ENCAP);
+			rte_pktmbuf_adj(m, r->outer_len);
+			lb_finish(r, LB_DROP, LB_R_DROP_ENCAP);
 		}
 	}
-out:
-	dp_account(lc, &r, bytes);
-	if (r.verdict == LB_TX)
+	dp_account(lc, run, r, c->bytes[i]);
+	if (r->verdict == LB_TX)
 		tx->m[tx->n++] = m;
-	else if (r.verdict == LB_PASS)
+	else if (r->verdict == LB_PASS)
 		pass->m[pass->n++] = m;
 	else
 		drop->m[drop->n++] = m;
+}
+
+/* Each pass its own function: each gets the registers to itself. */
+static __rte_noinline void dp_pass_head(struct dp_lcore *lc,
+					struct lb_tables *v,
+					struct rte_mbuf **pkts, unsigned int n,
+					struct dp_chunk *c, __u8 *head)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		head[i] = (__u8)dp_head(lc, v, pkts[i], c, i);
+	}
+}
+
+static __rte_noinline void
+dp_pass_tail(struct dp_lcore *lc, struct lb_tables *v, struct rte_mbuf **pkts,
+	     unsigned int n, struct dp_chunk *c, const __u8 *head,
+	     struct dp_out *tx, struct dp_out *pass, struct dp_out *drop)
+{
+	struct dp_run run = { .n = 0 };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		dp_tail(lc, v, pkts[i], c, &run, i, head[i], tx, pass, drop);
+	dp_run_flush(lc, &run);
+}
+
+static void dp_process_chunk(struct dp_lcore *lc, struct lb_tables *v,
+			     struct rte_mbuf **pkts, unsigned int n,
+			     struct dp_out *tx, struct dp_out *pass,
+			     struct dp_out *drop)
+{
+	struct dp_chunk c;
+	__u8 head[DP_CHUNK];
+
+	dp_pass_head(lc, v, pkts, n, &c, head);
+	dp_pass_tail(lc, v, pkts, n, &c, head, tx, pass, drop);
 }
 
 void dp_process_burst(struct dp_lcore *lc, const struct dp_tables *t,
@@ -197,12 +323,11 @@ void dp_process_burst(struct dp_lcore *lc, const struct dp_tables *t,
 		      struct dp_out *pass, struct dp_out *drop)
 {
 	struct lb_tables v = { t, lc };
-	uint16_t i;
+	unsigned int i, k;
 
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		dp_one(lc, &v, pkts[i], tx, pass, drop);
+	for (i = 0; i < n; i += k) {
+		k = RTE_MIN((unsigned int)n - i, (unsigned int)DP_CHUNK);
+		dp_process_chunk(lc, &v, pkts + i, k, tx, pass, drop);
 	}
 }
 

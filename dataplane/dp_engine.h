@@ -152,7 +152,11 @@ static inline void dp_lcore_quiescent(struct dp_lcore *lc)
  * Runs the forwarding core over pkts[0..n): each frame ends in exactly one
  * of tx (encapsulated, to send out), pass (not ours: the exception path)
  * or drop (to free; left unchanged), and is counted under one reason,
- * its VIP, backend, pin and events, as bpf/ferry.bpf.c counts.
+ * its VIP, backend, pin and events, as bpf/ferry.bpf.c counts. Frames go
+ * through in chunks of 32, in two passes (parse, VIP and flow hash for
+ * every frame with its conntrack bucket prefetched; then conntrack, ring,
+ * encapsulation and counters in order): the same decisions, conntrack
+ * contents and counts as one frame at a time.
  */
 void dp_process_burst(struct dp_lcore *lc, const struct dp_tables *t,
 		      struct rte_mbuf **pkts, uint16_t n, struct dp_out *tx,

@@ -7,34 +7,9 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_malloc.h>
 
 #include "dp_tables.h"
-
-/* Key equality for rte_hash (0: equal): three loads instead of memcmp. */
-static int dp_vip_key_cmp(const void *x, const void *y, size_t len)
-{
-	uint64_t a[2], b[2];
-	uint32_t c, d;
-
-	RTE_SET_USED(len);
-	memcpy(a, x, 16);
-	memcpy(b, y, 16);
-	memcpy(&c, (const char *)x + 16, 4);
-	memcpy(&d, (const char *)y + 16, 4);
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (c ^ d)) != 0;
-}
-
-static uint32_t dp_vip_hash_cb(const void *key, uint32_t len, uint32_t init)
-{
-	RTE_SET_USED(len);
-	RTE_SET_USED(init);
-	return dp_vip_hash(key);
-}
-
-/* rte_hash names are process-wide: every generation gets its own. */
-static unsigned int dp_hash_seq;
 
 static void *dp_zalloc(size_t n, int socket)
 {
@@ -48,8 +23,7 @@ void dp_tables_free(struct dp_tables *t)
 
 	if (!t)
 		return;
-	rte_hash_free(t->vips);
-	rte_free(t->vip_at);
+	rte_free(t->vip);
 	rte_free(t->backend);
 	for (i = 0; i < FERRY_SNAP_MAX_RINGS; i++)
 		rte_free(t->ring[i].slot);
@@ -72,38 +46,27 @@ void dp_tables_free(struct dp_tables *t)
 static int build_vips(struct dp_tables *t, const struct ferry_snap *s,
 		      int socket)
 {
-	char name[RTE_HASH_NAMESIZE];
-	struct rte_hash_parameters p = {
-		.name = name,
-		/* rte_hash wants room to spare; at least one bucket. */
-		.entries = RTE_MAX(s->nvips * 2u, 16u),
-		.key_len = sizeof(struct lb_vip_key),
-		.hash_func = dp_vip_hash_cb,
-		.hash_func_init_val = 0,
-		.socket_id = socket,
-	};
-	__u32 i;
-	int pos, max;
+	__u32 n = 8, shift = 61, i, j, w[5];
 
-	snprintf(name, sizeof(name), "ferry_vips_%u",
-		 __atomic_fetch_add(&dp_hash_seq, 1, __ATOMIC_RELAXED));
-	t->vips = rte_hash_create(&p);
-	if (!t->vips)
-		return rte_errno ? -rte_errno : -ENOMEM;
-	rte_hash_set_cmp_func(t->vips, dp_vip_key_cmp);
-	max = rte_hash_max_key_id(t->vips);
-	if (max < 0)
-		return max;
-	t->vip_at = dp_zalloc(((size_t)max + 1) * sizeof(*t->vip_at), socket);
-	if (!t->vip_at)
+	/* At least 4 slots per key: probes stay short, and empty slots,
+	 * which end every probe, always exist. */
+	while (n < 4 * s->nvips) {
+		n *= 2;
+		shift--;
+	}
+	t->vip_mask = n - 1;
+	t->vip_shift = shift;
+	t->vip = dp_zalloc(n * sizeof(*t->vip), socket);
+	if (!t->vip)
 		return -ENOMEM;
 	for (i = 0; i < s->nvips; i++) {
-		pos = rte_hash_add_key(t->vips, &s->vips[i].key);
-		if (pos < 0)
-			return pos;
-		if (pos > max)
-			return -ENOSPC;
-		t->vip_at[pos] = s->vips[i].vip;
+		/* The snapshot parser refused duplicates and family 0. */
+		dp_vip_words(&s->vips[i].key, w);
+		j = dp_vip_slot_of(w, t->vip_shift);
+		while (t->vip[j].w[4])
+			j = (j + 1) & t->vip_mask;
+		memcpy(t->vip[j].w, w, sizeof(w));
+		t->vip[j].vip = s->vips[i].vip;
 	}
 	return 0;
 }

@@ -3,7 +3,16 @@
  *
  *   dpdk_bench [EAL args] -- --mode io|rewrite|ferry --size 64|512
  *              [--seconds S] [--warmup S] [--flows K] [--burst B]
- *              [--inflight N] [--align slide|trust]
+ *              [--inflight N] [--align slide|trust] [--ports ring|pcap]
+ *   dpdk_bench --write-pcap FILE --size 64|512 [--flows K]
+ *
+ * --ports ring (default): net_ring pairs, as below. --ports pcap: lcore i
+ * receives on port 2i, a net_pcap vdev replaying a pcap of the K flows'
+ * frames for ever (rx_pcap=FILE,infinite_rx=1: the PMD copies each frame
+ * into a fresh mbuf, as a NIC writes each frame), and sends on port 2i+1,
+ * a net_null vdev (no-rx=1; it frees what it is sent). Modes io and ferry
+ * only: the PMD writes the frames, so there is nothing to rewrite.
+ * --write-pcap writes that pcap (the same frames as the rewrite) and exits.
  *
  * Every lcore of the EAL forwards, the main lcore too. Lcore i owns two
  * net_ring ports, 2i and 2i+1 (give 2 x lcores --vdev net_ringN), as
@@ -62,6 +71,8 @@
 
 enum mode { M_IO, M_REWRITE, M_FERRY };
 static const char *const mode_name[] = { "io", "rewrite", "ferry" };
+enum ports { P_RING, P_PCAP };
+static const char *const ports_name[] = { "ring", "pcap" };
 
 static struct {
 	enum mode mode;
@@ -71,7 +82,9 @@ static struct {
 	unsigned int burst;
 	unsigned int inflight;
 	enum dp_align align;
-} opt = { M_FERRY, 64, 3, 1, 1024, 32, 32, DP_ALIGN_SLIDE };
+	enum ports ports;
+	const char *write_pcap;
+} opt = { M_FERRY, 64, 3, 1, 1024, 32, 32, DP_ALIGN_SLIDE, P_RING, NULL };
 
 struct blcore {
 	unsigned int lcore;
@@ -149,6 +162,32 @@ static inline void rewrite(struct blcore *b, struct rte_mbuf *m)
 	m->pkt_len = opt.size;
 	m->nb_segs = 1;
 	m->next = NULL;
+}
+
+/* The pcap a net_pcap port replays: the K flows' frames, as rewrite()
+ * writes them. Host-order classic pcap, Ethernet. */
+static int write_pcap(const char *path)
+{
+	const __u32 hdr[6] = { 0xa1b2c3d4, 2 | 4 << 16, 0, 0, 65535, 1 };
+	__u8 frame[2048];
+	FILE *f = fopen(path, "wb");
+	unsigned int i;
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fwrite(hdr, sizeof(hdr), 1, f) == 1;
+	memcpy(frame, tmpl, opt.size);
+	for (i = 0; i < opt.flows && ok; i++) {
+		const __u32 rec[4] = { 0, 0, opt.size, opt.size };
+
+		put16(frame + TCP_SPORT_OFF, SPORT_BASE + i);
+		ok = fwrite(rec, sizeof(rec), 1, f) == 1 &&
+		     fwrite(frame, opt.size, 1, f) == 1;
+	}
+	if (fclose(f))
+		ok = 0;
+	return ok ? 0 : -EIO;
 }
 
 /* ---- the tables: one TCP VIP, a 65537-slot ring over 3 backends -------- */
@@ -287,16 +326,19 @@ static int lcore_main(void *arg)
 		if (b->err)
 			goto out;
 	}
-	b->err = prime(b, b->pa);
-	if (!b->err)
-		b->err = prime(b, b->pb);
+	if (opt.ports == P_RING) {
+		b->err = prime(b, b->pa);
+		if (!b->err)
+			b->err = prime(b, b->pb);
+	}
 	if (b->err)
 		goto out;
 	start = rte_rdtsc();
 	warm_end = start + (__u64)(opt.warmup * (double)hz);
 	end = warm_end + (__u64)(opt.seconds * (double)hz);
 	for (;; iter++) {
-		for (side = 0; side < 2; side++) {
+		/* pcap: one direction, pcap port to null port. */
+		for (side = 0; side < (opt.ports == P_RING ? 2 : 1); side++) {
 			uint16_t in = side ? b->pb : b->pa,
 				 out = side ? b->pa : b->pb;
 			struct rte_mbuf **o = pkts;
@@ -306,7 +348,8 @@ static int lcore_main(void *arg)
 			if (!n)
 				continue;
 			no = n;
-			if (opt.mode != M_IO)
+			if (opt.mode == M_REWRITE ||
+			    (opt.mode == M_FERRY && opt.ports == P_RING))
 				for (i = 0; i < n; i++)
 					rewrite(b, pkts[i]);
 			if (opt.mode == M_FERRY) {
@@ -364,6 +407,8 @@ static int parse_opts(int argc, char **argv)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "align", required_argument, NULL, 'a' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "write-pcap", required_argument, NULL, 'W' },
 		{ 0 }
 	};
 	int c;
@@ -407,13 +452,25 @@ static int parse_opts(int argc, char **argv)
 			else
 				return -1;
 			break;
+		case 'p':
+			if (!strcmp(optarg, "ring"))
+				opt.ports = P_RING;
+			else if (!strcmp(optarg, "pcap"))
+				opt.ports = P_PCAP;
+			else
+				return -1;
+			break;
+		case 'W':
+			opt.write_pcap = optarg;
+			break;
 		default:
 			return -1;
 		}
 	}
 	if (optind != argc || opt.size < 64 || opt.size > 1500 || !opt.flows ||
 	    opt.flows > 60000 || !opt.burst || opt.burst > BURST_MAX ||
-	    !opt.inflight || opt.seconds <= 0 || opt.warmup < 0)
+	    !opt.inflight || opt.seconds <= 0 || opt.warmup < 0 ||
+	    (opt.ports == P_PCAP && opt.mode == M_REWRITE))
 		return -1;
 	return 0;
 }
@@ -490,10 +547,24 @@ int main(int argc, char **argv)
 	double total = 0, secs;
 	__u64 timed = 0;
 	unsigned int lcore, i;
+	uint16_t port;
 	int eal_argc = argc, r = 0;
 	char why[256];
 	bool no_huge;
 
+	if (argc > 1 && !strcmp(argv[1], "--write-pcap")) {
+		if (parse_opts(argc, argv) || opt.size > sizeof(tmpl)) {
+			fprintf(stderr,
+				"usage: dpdk_bench --write-pcap FILE --size BYTES [--flows K]\n");
+			return 2;
+		}
+		build_template(opt.size);
+		r = write_pcap(opt.write_pcap);
+		if (r)
+			fprintf(stderr, "dpdk_bench: %s: %s\n", opt.write_pcap,
+				strerror(-r));
+		return r ? 1 : 0;
+	}
 	for (i = 1; i < (unsigned int)argc; i++)
 		if (!strcmp(argv[i], "--")) {
 			eal_argc = (int)i;
@@ -503,7 +574,7 @@ int main(int argc, char **argv)
 		argv[eal_argc] = argv[0];
 	if (parse_opts(argc - eal_argc, argv + eal_argc)) {
 		fprintf(stderr,
-			"usage: dpdk_bench [EAL args] -- --mode io|rewrite|ferry --size BYTES [--seconds S] [--warmup S] [--flows K] [--burst B] [--inflight N] [--align slide|trust]\n");
+			"usage: dpdk_bench [EAL args] -- --mode io|rewrite|ferry --size BYTES [--seconds S] [--warmup S] [--flows K] [--burst B] [--inflight N] [--align slide|trust] [--ports ring|pcap]\n");
 		return 2;
 	}
 	if (dp_eal_init(eal_argc, argv, &eo, &no_huge, why, sizeof(why))) {
@@ -520,14 +591,16 @@ int main(int argc, char **argv)
 	}
 	if (rte_eth_dev_count_avail() < 2 * nbl) {
 		fprintf(stderr,
-			"dpdk_bench: %u lcores need %u net_ring ports (--vdev net_ring0 ...), have %u\n",
+			"dpdk_bench: %u lcores need %u ports (--vdev net_ring0 ..., or net_pcap0 net_null0 ...), have %u\n",
 			nbl, 2 * nbl, rte_eth_dev_count_avail());
 		r = 1;
 		goto done;
 	}
-	pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE,
-				       (int)rte_socket_id());
+	/* pcap: each pcap port keeps its K frames in mbufs of this pool. */
+	pool = rte_pktmbuf_pool_create(
+		"bench_pool",
+		8191 + (opt.ports == P_PCAP ? nbl * (opt.flows + 64) : 0), 256,
+		0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (!pool) {
 		fprintf(stderr, "dpdk_bench: mbuf pool: %s\n",
 			rte_strerror(rte_errno));
@@ -553,9 +626,10 @@ int main(int argc, char **argv)
 		r = 1;
 		goto done;
 	}
-	printf("dpdk_bench header mode=%s size=%u lcores=%u burst=%u inflight=%u flows=%u align=%s hugepages=%s seconds=%g warmup=%g\n",
-	       mode_name[opt.mode], opt.size, nbl, opt.burst, opt.inflight,
-	       opt.flows, opt.align == DP_ALIGN_SLIDE ? "slide" : "trust",
+	printf("dpdk_bench header mode=%s ports=%s size=%u lcores=%u burst=%u inflight=%u flows=%u align=%s hugepages=%s seconds=%g warmup=%g\n",
+	       mode_name[opt.mode], ports_name[opt.ports], opt.size, nbl,
+	       opt.burst, opt.inflight, opt.flows,
+	       opt.align == DP_ALIGN_SLIDE ? "slide" : "trust",
 	       no_huge ? "no" : "yes", opt.seconds, opt.warmup);
 	rte_eal_mp_remote_launch(lcore_main, NULL, CALL_MAIN);
 	rte_eal_mp_wait_lcore();
@@ -581,14 +655,18 @@ int main(int argc, char **argv)
 	if (!r && opt.mode == M_FERRY && check_ferry(timed))
 		r = 1;
 	if (!r)
-		printf("dpdk_bench result mode=%s size=%u lcores=%u align=%s mpps_per_lcore=%.3f mpps_total=%.3f\n",
-		       mode_name[opt.mode], opt.size, nbl,
-		       opt.align == DP_ALIGN_SLIDE ? "slide" : "trust",
+		printf("dpdk_bench result mode=%s ports=%s size=%u lcores=%u align=%s mpps_per_lcore=%.3f mpps_total=%.3f\n",
+		       mode_name[opt.mode], ports_name[opt.ports], opt.size,
+		       nbl, opt.align == DP_ALIGN_SLIDE ? "slide" : "trust",
 		       total / nbl, total);
 done:
-	for (i = 0; i < rte_eth_dev_count_avail(); i++) {
-		rte_eth_dev_stop((uint16_t)i);
-		rte_eth_dev_close((uint16_t)i);
+	fflush(stdout);
+	/* Every port closed (a closed port leaves the count: walk the ids)
+	 * before the pool goes: a net_pcap port frees its replay mbufs. */
+	RTE_ETH_FOREACH_DEV(port)
+	{
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
 	}
 	dp_engine_free(eng);
 	rte_mempool_free(pool);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# perf/dpdk_bench.sh: packets per second per forwarding lcore of the DPDK engine next to dpdk-testpmd io forwarding on the same net_ring vdevs, 64 and 512-byte frames, 1 and 2 lcores, interleaved runs, medians; raw output kept under perf/results/.
+# perf/dpdk_bench.sh: packets per second per forwarding lcore of the DPDK engine next to dpdk-testpmd io forwarding on the same vdevs (net_ring pairs, and net_pcap replay -> net_null), 64 and 512-byte frames, 1 and 2 lcores, interleaved runs, medians; raw output kept under perf/results/.
 #
 # usage: perf/dpdk_bench.sh [-r RUNS] [-t SECONDS] [-w WARMUP] [-k FLOWS] [-H]
 #   -r  runs of the whole series (default 5); medians over them
@@ -9,6 +9,8 @@
 # BUILD=dir picks another build directory (default build).
 #
 # Each run measures, for each frame size and lcore count, in this order:
+# on net_ring pairs (a port's TX ring is its RX ring: the PMD moves
+# pointers, never touches a frame)
 #   testpmd   dpdk-testpmd --forward-mode=io --tx-first (Rx-pps of its
 #             stats periods after the warm-up, per lcore, median)
 #   io        dpdk_bench --mode io: the same loop in our harness
@@ -16,6 +18,13 @@
 #             PMD's offset (the harness's own cost)
 #   slide     dpdk_bench --mode ferry --align slide: + dp_process_burst
 #   trust     dpdk_bench --mode ferry --align trust
+# on net_pcap -> net_null (the RX PMD writes every frame into a fresh mbuf,
+# replaying a pcap of the K flows, rx_pcap=F,infinite_rx=1; the TX PMD
+# frees what it is sent, no-rx=1)
+#   ptestpmd  dpdk-testpmd --forward-mode=io on those ports
+#   pio       dpdk_bench --ports pcap --mode io
+#   pslide    dpdk_bench --ports pcap --mode ferry --align slide
+#   ptrust    dpdk_bench --ports pcap --mode ferry --align trust
 # Lcore placement on a 2-CPU machine: 1 lcore runs on CPU 1 (testpmd's
 # main lcore, which only sleeps and prints, on CPU 0); 2 lcores run on CPUs
 # 0 and 1 (testpmd's main lcore shares CPU 0 with a forwarding lcore).
@@ -71,21 +80,31 @@ mkdir -p "$out"
 } >"$out/machine.txt"
 cat "$out/machine.txt"
 
-vdevs() { # N: --vdev net_ring0 .. net_ring(N-1)
+# vdevs ring|pcap SIZE LCORES: two ports per lcore
+vdevs() {
 	local i
-	for ((i = 0; i < $1; i++)); do printf -- '--vdev net_ring%d ' "$i"; done
+	for ((i = 0; i < $3; i++)); do
+		if [ "$1" = ring ]; then
+			printf -- '--vdev net_ring%d --vdev net_ring%d ' $((2 * i)) $((2 * i + 1))
+		else
+			printf -- '--vdev net_pcap%d,rx_pcap=%s,infinite_rx=1 --vdev net_null%d,no-rx=1 ' \
+				"$i" "$out/flows-$2.pcap" "$i"
+		fi
+	done
 }
 
-# testpmd SIZE LCORES: Mpps per lcore (median of the periods after warm-up)
+# testpmd ring|pcap SIZE LCORES LOG: Mpps per lcore (median of the periods
+# after warm-up)
 run_testpmd() {
-	local size=$1 l=$2 log=$3 lc prefix=ferry-bench-testpmd-$$
+	local ports=$1 size=$2 l=$3 log=$4 lc prefix=ferry-bench-testpmd-$$ first
 	[ "$l" = 1 ] && lc="0@0,1@1" || lc="0@0,1@0,2@1"
+	[ "$ports" = ring ] && first=(--tx-first --txpkts="$size") || first=()
 	# shellcheck disable=SC2046
 	timeout -s INT -k 5 $((warm + secs + 3)) "$testpmd" --lcores "$lc" --no-pci \
 		--file-prefix "$prefix" "${mem[@]}" --log-level='lib.*:warning' \
-		$(vdevs $((2 * l))) -- --forward-mode=io --nb-cores="$l" \
-		--txpkts="$size" --tx-first --burst=32 --stats-period=1 \
-		--total-num-mbufs=8192 --no-lsc-interrupt >"$log" 2>&1 || true
+		$(vdevs "$ports" "$size" "$l") -- --forward-mode=io --nb-cores="$l" \
+		"${first[@]}" --burst=32 --stats-period=1 \
+		--total-num-mbufs=$((8192 + 2 * l * flows)) --no-lsc-interrupt >"$log" 2>&1 || true
 	rm -rf "/var/run/dpdk/$prefix"
 	# Per stats period, one Rx-pps line per port: sum them, per lcore.
 	tr -d '\033' <"$log" | awk -v ports=$((2 * l)) -v l="$l" -v skip=$((warm + 1)) '
@@ -97,28 +116,36 @@ run_testpmd() {
 		}'
 }
 
-# ours MODE ALIGN SIZE LCORES LOG: Mpps per lcore
+# ours ring|pcap MODE ALIGN SIZE LCORES LOG: Mpps per lcore
 run_ours() {
-	local mode=$1 align=$2 size=$3 l=$4 log=$5 lc
+	local ports=$1 mode=$2 align=$3 size=$4 l=$5 log=$6 lc
 	[ "$l" = 1 ] && lc="0@1" || lc="0@0,1@1"
 	# shellcheck disable=SC2046
-	"$bench" --lcores "$lc" --no-pci "${mem[@]}" $(vdevs $((2 * l))) -- \
-		--mode "$mode" --align "$align" --size "$size" --seconds "$secs" \
-		--warmup "$warm" --flows "$flows" >"$log" 2>&1 || { echo "nan"; return; }
+	"$bench" --lcores "$lc" --no-pci "${mem[@]}" $(vdevs "$ports" "$size" "$l") -- \
+		--ports "$ports" --mode "$mode" --align "$align" --size "$size" \
+		--seconds "$secs" --warmup "$warm" --flows "$flows" >"$log" 2>&1 || { echo "nan"; return; }
 	awk '/^dpdk_bench result/ { for (i = 1; i <= NF; i++) if ($i ~ /^mpps_per_lcore=/) { sub(/.*=/, "", $i); print $i } }' "$log"
 }
+
+for size in 64 512; do
+	"$bench" --write-pcap "$out/flows-$size.pcap" --size "$size" --flows "$flows"
+done
 
 results=$out/results.txt
 : >"$results"
 for ((r = 1; r <= runs; r++)); do
 	for size in 64 512; do
 		for l in 1 2; do
-			t=$(run_testpmd "$size" "$l" "$out/testpmd-$size-$l-$r.txt")
-			io=$(run_ours io slide "$size" "$l" "$out/io-$size-$l-$r.txt")
-			rw=$(run_ours rewrite slide "$size" "$l" "$out/rewrite-$size-$l-$r.txt")
-			sl=$(run_ours ferry slide "$size" "$l" "$out/slide-$size-$l-$r.txt")
-			tr=$(run_ours ferry trust "$size" "$l" "$out/trust-$size-$l-$r.txt")
-			echo "run=$r size=$size lcores=$l testpmd=$t io=$io rewrite=$rw slide=$sl trust=$tr" | tee -a "$results"
+			t=$(run_testpmd ring "$size" "$l" "$out/testpmd-$size-$l-$r.txt")
+			io=$(run_ours ring io slide "$size" "$l" "$out/io-$size-$l-$r.txt")
+			rw=$(run_ours ring rewrite slide "$size" "$l" "$out/rewrite-$size-$l-$r.txt")
+			sl=$(run_ours ring ferry slide "$size" "$l" "$out/slide-$size-$l-$r.txt")
+			tr=$(run_ours ring ferry trust "$size" "$l" "$out/trust-$size-$l-$r.txt")
+			pt=$(run_testpmd pcap "$size" "$l" "$out/ptestpmd-$size-$l-$r.txt")
+			pio=$(run_ours pcap io slide "$size" "$l" "$out/pio-$size-$l-$r.txt")
+			psl=$(run_ours pcap ferry slide "$size" "$l" "$out/pslide-$size-$l-$r.txt")
+			ptr=$(run_ours pcap ferry trust "$size" "$l" "$out/ptrust-$size-$l-$r.txt")
+			echo "run=$r size=$size lcores=$l testpmd=$t io=$io rewrite=$rw slide=$sl trust=$tr ptestpmd=$pt pio=$pio pslide=$psl ptrust=$ptr" | tee -a "$results"
 		done
 	done
 done
@@ -128,23 +155,35 @@ echo "== DPDK forwarding: Mpps per forwarding lcore, median of $runs runs (min-m
 python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [dict(kv.split('=') for kv in l.split()) for l in open(sys.argv[1])]
-cases = ['testpmd', 'io', 'rewrite', 'slide', 'trust']
-print('| frame | lcores | ' + ' | '.join(cases) + ' | slide / testpmd | trust / testpmd | slide / rewrite |')
-print('|---|---:|' + '---:|' * (len(cases) + 3))
-for size in ('64', '512'):
-    for l in ('1', '2'):
-        sel = [r for r in rows if r['size'] == size and r['lcores'] == l]
-        med = {}
-        cells = []
-        for c in cases:
-            v = [float(r[c]) for r in sel if r[c] != 'nan']
-            if not v:
-                med[c] = float('nan')
-                cells.append('failed')
-                continue
-            med[c] = statistics.median(v)
-            cells.append(f'{med[c]:.2f} ({min(v):.2f}-{max(v):.2f})')
-        ratio = lambda a, b: f'{med[a] / med[b]:.3f}' if med[b] == med[b] and med[b] else '-'
-        print(f'| {size} B | {l} | ' + ' | '.join(cells) +
-              f" | {ratio('slide', 'testpmd')} | {ratio('trust', 'testpmd')} | {ratio('slide', 'rewrite')} |")
+def num(r, c):
+    v = r.get(c, 'nan')
+    return None if v in ('nan', '') else float(v)
+def table(title, cases, ratios):
+    print(title)
+    print('| frame | lcores | ' + ' | '.join(cases) + ' | ' +
+          ' | '.join(f'{a} / {b}' for a, b in ratios) + ' |')
+    print('|---|---:|' + '---:|' * (len(cases) + len(ratios)))
+    for size in ('64', '512'):
+        for l in ('1', '2'):
+            sel = [r for r in rows if r['size'] == size and r['lcores'] == l]
+            med, cells = {}, []
+            for c in cases:
+                v = [x for x in (num(r, c) for r in sel) if x is not None]
+                med[c] = statistics.median(v) if v else None
+                cells.append(f'{med[c]:.2f} ({min(v):.2f}-{max(v):.2f})' if v else 'failed')
+            # the ratio of the medians, and the range of the per-run ratios
+            rc = []
+            for a, b in ratios:
+                per = [num(r, a) / num(r, b) for r in sel
+                       if num(r, a) is not None and num(r, b)]
+                rc.append(f'{med[a] / med[b]:.3f} ({min(per):.3f}-{max(per):.3f})'
+                          if per and med[a] is not None and med[b] else '-')
+            print(f'| {size} B | {l} | ' + ' | '.join(cells) + ' | ' + ' | '.join(rc) + ' |')
+    print()
+print('net_ring pairs (the PMD moves pointers, never touches a frame):')
+table('', ['testpmd', 'io', 'rewrite', 'slide', 'trust'],
+      [('slide', 'testpmd'), ('trust', 'testpmd'), ('slide', 'rewrite')])
+print('net_pcap replay -> net_null (the RX PMD writes every frame):')
+table('', ['ptestpmd', 'pio', 'pslide', 'ptrust'],
+      [('pslide', 'ptestpmd'), ('ptrust', 'ptestpmd')])
 EOF
