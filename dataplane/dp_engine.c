@@ -21,6 +21,8 @@
 struct lb_tables {
 	const struct dp_tables *t;
 	struct dp_lcore *lc;
+	bool peek; /* this frame is an ICMP error: a miss asks the peers */
+	struct lb_flow found; /* a peer's entry, copied */
 };
 
 static inline const struct lb_vip *lb_tbl_vip(struct lb_tables *v,
@@ -51,10 +53,43 @@ static inline const struct lb_pin *lb_tbl_pin(struct lb_tables *v,
 	return dp_pin_lookup(v->t, k->vip_id, &k->addr, k->prefixlen - 32);
 }
 
+/* RSS keeps a flow's packets on one lcore, but an ICMP error about it
+ * (frag-needed, packet-too-big) is spread on its own addresses: on a miss
+ * it looks in the other lcores' conntrack. Read-only and unlocked: an
+ * entry being rewritten meanwhile may be missed or, rarely, torn (the
+ * cookie check then refuses a wrong backend, or the frame follows the
+ * ring); only ICMP errors take this path. */
+static const struct lb_flow *dp_flow_peek(struct lb_tables *v,
+					  const struct lb_flow_key *k,
+					  __u32 hash)
+{
+	unsigned int i;
+	int w;
+
+	for (i = 0; i < v->lc->npeers; i++) {
+		const struct dp_lcore *p = v->lc->peers[i];
+		struct lb_flow_bucket *b = &p->flows[hash & p->flow_mask];
+
+		if (p == v->lc)
+			continue;
+		w = lb_fc_slot(b, k, hash); /* no LRU touch: not ours */
+		if (w >= 0) {
+			v->found = b->way[w & (FERRY_FLOW_WAYS - 1)].flow;
+			return &v->found;
+		}
+	}
+	return NULL;
+}
+
 static inline const struct lb_flow *
 lb_tbl_flow(struct lb_tables *v, const struct lb_flow_key *k, __u32 hash)
 {
-	return lb_fc_find(&v->lc->flows[hash & v->lc->flow_mask], k, hash);
+	const struct lb_flow *f =
+		lb_fc_find(&v->lc->flows[hash & v->lc->flow_mask], k, hash);
+
+	if (likely(f || !v->peek))
+		return f;
+	return dp_flow_peek(v, k, hash);
 }
 
 static inline void lb_tbl_flow_put(struct lb_tables *v,
@@ -257,8 +292,10 @@ static inline void dp_tail(struct dp_lcore *lc, struct lb_tables *v,
 	struct lb_result *r = &c->r[i];
 	__u8 *p;
 
-	if (head == LB_CONTINUE)
+	if (head == LB_CONTINUE) {
+		v->peek = r->pkt.icmp_error;
 		lb_decide_tail(v, cfg, c->vip[i], c->fh[i], r);
+	}
 	if (r->verdict == LB_TX) {
 		p = (__u8 *)rte_pktmbuf_prepend(m, r->outer_len);
 		if (unlikely(!p)) {
@@ -559,6 +596,8 @@ int dp_engine_create(const struct dp_engine_conf *c, struct dp_engine **out)
 		}
 		lc->qsbr_id = i;
 		lc->qs = e->qs;
+		lc->peers = (struct dp_lcore *const *)e->lc;
+		lc->npeers = c->nlcores;
 		lc->align = c->align;
 		lc->socket = sock;
 		if (rte_rcu_qsbr_thread_register(e->qs, i))

@@ -24,7 +24,8 @@
  * and its counters, in the layout of the XDP maps (lb_global_stats,
  * lb_vip_stats per VIP id, lb_counter per backend id and pin id). RSS keeps
  * a flow's packets on one lcore, so unlike the XDP engine a miss does not
- * search the other lcores' caches. Counters are written with relaxed
+ * search the other lcores' caches, except for ICMP errors (RSS spreads them
+ * on their own addresses): those peek read-only into the peers'. Counters are written with relaxed
  * atomic stores by their lcore and summed by dp_engine_stats() from any
  * thread.
  *
@@ -76,6 +77,11 @@ struct dp_lcore {
 	enum dp_align align;
 	int socket;
 	struct dp_lcore_stats dp;
+	/* Every lcore's context, this one's included: an ICMP error whose
+	 * quoted flow misses here is looked up in the others' conntrack
+	 * (read-only), as the XDP engine searches every CPU's. */
+	struct dp_lcore *const *peers;
+	unsigned int npeers;
 	/* Counters, as the XDP maps lay them out (one CPU's share). */
 	struct lb_global_stats global __rte_cache_aligned;
 	struct lb_vip_stats vip[FERRY_MAX_VIPS] __rte_cache_aligned;
