@@ -193,36 +193,13 @@ static int server_load(struct dp_server *s, void *buf, size_t len, char *err,
 	return 0;
 }
 
-/* No VIP and a config that is not ready: every frame passes. The hash
- * seed stays the running one (a publish refuses any other). */
-static int empty_tables(struct dp_server *s, struct dp_tables **t)
-{
-	const struct dp_engine *e = s->engine;
-	struct lb_config cfg = { .mtu = FERRY_DEFAULT_MTU,
-				 .hash_seed = e->seed_fixed ? e->seed : 0 };
-	struct ferry_snap_input in = { .cfg = &cfg };
-	struct ferry_snap snap;
-	size_t len;
-	void *buf;
-	int r;
-
-	r = ferry_snap_write(&in, &buf, &len);
-	if (r)
-		return r;
-	r = ferry_snap_parse(buf, len, &snap, NULL, 0);
-	if (!r)
-		r = dp_tables_build(&snap, e->socket, t);
-	free(buf);
-	return r;
-}
-
 int dp_server_clear(struct dp_server *s)
 {
 	struct dp_tables *t;
 	char err[256] = "";
 	int r;
 
-	r = empty_tables(s, &t);
+	r = dp_engine_empty_tables(s->engine, &t);
 	if (r)
 		return r;
 	if (s->tables && unlink(s->tables) && errno != ENOENT) {

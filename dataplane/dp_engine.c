@@ -510,10 +510,10 @@ int dp_engine_load(struct dp_engine *e, const void *buf, size_t len, int self,
 	return dp_engine_publish(e, t, self, err, errlen);
 }
 
-/* The tables an engine starts with: no VIP, config not ready. */
-static int empty_tables(int socket, struct dp_tables **out)
+int dp_engine_empty_tables(const struct dp_engine *e, struct dp_tables **out)
 {
-	struct lb_config cfg = { .mtu = FERRY_DEFAULT_MTU };
+	struct lb_config cfg = { .mtu = FERRY_DEFAULT_MTU,
+				 .hash_seed = e->seed_fixed ? e->seed : 0 };
 	struct ferry_snap_input in = { .cfg = &cfg };
 	struct ferry_snap s;
 	size_t len;
@@ -525,7 +525,7 @@ static int empty_tables(int socket, struct dp_tables **out)
 		return r;
 	r = ferry_snap_parse(buf, len, &s, NULL, 0);
 	if (!r)
-		r = dp_tables_build(&s, socket, out);
+		r = dp_tables_build(&s, e->socket, out);
 	free(buf);
 	return r;
 }
@@ -604,7 +604,7 @@ int dp_engine_create(const struct dp_engine_conf *c, struct dp_engine **out)
 			r = -rte_errno;
 	}
 	if (!r)
-		r = empty_tables(c->socket, &e->live);
+		r = dp_engine_empty_tables(e, &e->live);
 	if (r) {
 		dp_engine_free(e);
 		return r;

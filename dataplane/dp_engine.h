@@ -130,6 +130,9 @@ void dp_engine_free(struct dp_engine *e);
  * XDP engine), -ENOMEM. */
 int dp_engine_load(struct dp_engine *e, const void *buf, size_t len, int self,
 		   char *err, size_t errlen);
+/* Tables with no VIP and a config that is not ready (every frame passes),
+ * with the running hash seed (a publish refuses any other). 0 or -errno. */
+int dp_engine_empty_tables(const struct dp_engine *e, struct dp_tables **out);
 /* Publishes t (owned by the engine from then on, also on error). */
 int dp_engine_publish(struct dp_engine *e, struct dp_tables *t, int self,
 		      char *err, size_t errlen);
