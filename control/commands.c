@@ -254,6 +254,27 @@ static int cmd_stats(void *ctx, json_object *req, json_object *resp)
 		json_object_object_add(resp, "cpu_label", jstr(s->cpu_label));
 		json_object_object_add(resp, "cpu_ids", ids);
 	}
+	if (s->nports) {
+		json_object *ports = json_object_new_array();
+
+		for (i = 0; i < s->nports && i < ENGINE_MAX_PORTS; i++) {
+			const struct engine_port *pt = &s->port[i];
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "port", ju64(pt->id));
+			json_object_object_add(o, "role",
+					       jstr(pt->data ? "data" : "exception"));
+			json_object_object_add(o, "link_up",
+					       json_object_new_boolean(pt->link_up));
+			json_object_object_add(o, "rx_packets", ju64(pt->rx_packets));
+			json_object_object_add(o, "tx_packets", ju64(pt->tx_packets));
+			json_object_object_add(o, "rx_missed", ju64(pt->rx_missed));
+			json_object_object_add(o, "rx_errors", ju64(pt->rx_errors));
+			json_object_object_add(o, "tx_errors", ju64(pt->tx_errors));
+			json_object_array_add(ports, o);
+		}
+		json_object_object_add(resp, "ports", ports);
+	}
 	if (s->nextra) {
 		json_object *ex = json_object_new_object();
 

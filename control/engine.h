@@ -11,6 +11,17 @@
 
 #define ENGINE_MAX_CPUS 512
 #define ENGINE_MAX_EXTRA 8
+#define ENGINE_MAX_PORTS 32
+
+/* A port of a dataplane that has its own (DPDK: ethdev counters). */
+struct engine_port {
+	__u16 id;
+	bool data; /* a data port; else the exception port */
+	bool link_up;
+	__u64 rx_packets, tx_packets;
+	__u64 rx_missed; /* dropped by the port: RX queues full */
+	__u64 rx_errors, tx_errors;
+};
 
 /* A counter only one engine has (DPDK: TX drops, ...), exported as
  * ferry_<name>_total. */
@@ -35,6 +46,8 @@ struct engine_stats {
 	bool has_cpu_id; /* false: cpu_id[i] is i */
 	unsigned int nextra;
 	struct engine_extra extra[ENGINE_MAX_EXTRA];
+	unsigned int nports; /* 0: the engine has no ports of its own (XDP) */
+	struct engine_port port[ENGINE_MAX_PORTS];
 	__u64 flows_entries; /* conntrack entries in use, if known */
 	__u64 flows_capacity;
 	__u32 generation; /* the generation the dataplane serves */

@@ -345,6 +345,34 @@ static int dpdk_tick(struct engine *e, __u64 now_ms, char *msg, size_t len)
 	return 1;
 }
 
+/* The ports and their ethdev counters, from INFO. */
+static int dpdk_read_ports(struct engine *e, struct engine_stats *s)
+{
+	struct dp_ctl_info info;
+	unsigned int i;
+	__u32 gen;
+	int r = dpdk_info(e, &info, &gen);
+
+	if (r)
+		return r;
+	for (i = 0; i < info.nports && i < DP_CTL_MAX_PORTS &&
+		    i < ENGINE_MAX_PORTS;
+	     i++) {
+		const struct dp_ctl_port *p = &info.port[i];
+		struct engine_port *q = &s->port[s->nports++];
+
+		q->id = p->port;
+		q->data = p->data;
+		q->link_up = p->link_up;
+		q->rx_packets = p->ipackets;
+		q->tx_packets = p->opackets;
+		q->rx_missed = p->imissed;
+		q->rx_errors = p->ierrors;
+		q->tx_errors = p->oerrors;
+	}
+	return 0;
+}
+
 static int dpdk_read_stats(struct engine *e, struct engine_stats *s)
 {
 	struct dp_ctl_stats *st;
@@ -396,7 +424,7 @@ static int dpdk_read_stats(struct engine *e, struct engine_stats *s)
 	      st->exception_rx);
 #undef EXTRA
 	free(buf);
-	return 0;
+	return dpdk_read_ports(e, s);
 }
 
 static int dpdk_snapshot(struct engine *e, struct engine_snapshot *s)

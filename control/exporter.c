@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,51 @@ static void render_pins(FILE *f, struct ferryd *d, const struct engine_stats *s)
 }
 
 
+/* DPDK's ports: link and ethdev counters, by port id and role. */
+static void render_ports(FILE *f, const struct engine_stats *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} c[] = {
+		{ "ferry_dpdk_port_rx_packets_total", "Frames the port received.",
+		  offsetof(struct engine_port, rx_packets) },
+		{ "ferry_dpdk_port_tx_packets_total", "Frames the port sent.",
+		  offsetof(struct engine_port, tx_packets) },
+		{ "ferry_dpdk_port_rx_missed_total",
+		  "Frames the port dropped because ferry-dpdk's RX queues were full (forwarding lcores too slow).",
+		  offsetof(struct engine_port, rx_missed) },
+		{ "ferry_dpdk_port_rx_errors_total", "Erroneous frames the port received.",
+		  offsetof(struct engine_port, rx_errors) },
+		{ "ferry_dpdk_port_tx_errors_total", "Frames the port failed to send.",
+		  offsetof(struct engine_port, tx_errors) },
+	};
+	unsigned int i, j, n = s->nports < ENGINE_MAX_PORTS ? s->nports :
+							 ENGINE_MAX_PORTS;
+	char id[8];
+
+	if (!n)
+		return;
+	fam(f, "ferry_dpdk_port_up", "gauge",
+	    "1 when the port's link is up (role: data, or exception: the kernel's path).");
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", s->port[i].id);
+		series(f, "ferry_dpdk_port_up", "port", id, "role",
+		       s->port[i].data ? "data" : "exception", NULL);
+		u64(f, s->port[i].link_up);
+	}
+	for (j = 0; j < sizeof(c) / sizeof(c[0]); j++) {
+		fam(f, c[j].name, "counter", c[j].help);
+		for (i = 0; i < n; i++) {
+			snprintf(id, sizeof(id), "%u", s->port[i].id);
+			series(f, c[j].name, "port", id, "role",
+			       s->port[i].data ? "data" : "exception", NULL);
+			u64(f, *(const __u64 *)((const char *)&s->port[i] +
+						c[j].off));
+		}
+	}
+}
+
 /* Per CPU (XDP) or per forwarding lcore (DPDK): ferry_cpu_packets_total
  * {cpu} or ferry_lcore_packets_total{lcore}. */
 static void render_cpus(FILE *f, const struct engine_stats *s)
@@ -347,6 +393,7 @@ static void render_global(FILE *f, struct ferryd *d,
 	fprintf(f, "ferry_flows_capacity %llu\n",
 		(unsigned long long)s->flows_capacity);
 	render_cpus(f, s);
+	render_ports(f, s);
 	for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++) {
 		snprintf(buf, sizeof(buf), "ferry_%s_total", s->extra[i].name);
 		fam(f, buf, "counter", s->extra[i].help);

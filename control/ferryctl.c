@@ -563,6 +563,37 @@ static unsigned long long cpu_id(struct json_object *o, size_t i)
 	return e ? (unsigned long long)json_object_get_uint64(e) : i;
 }
 
+/* DPDK's ports, when the engine has any. */
+static void print_ports(struct json_object *o)
+{
+	static const char *const head[] = { "PORT", "ROLE", "LINK", "RX",
+					    "TX", "RX_MISSED", "RX_ERR",
+					    "TX_ERR" };
+	struct table t = { .ncols = 8, .head = head, .align = "rllrrrrr" };
+	struct json_object *arr = jarray(o, "ports"), *e, *l;
+	size_t i;
+
+	if (!jlen(arr))
+		return;
+	for (i = 0; i < jlen(arr); i++) {
+		e = json_object_array_get_idx(arr, i);
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "port"));
+		table_add(&t, "%s", jstr(e, "role"));
+		table_add(&t, "%s",
+			  json_object_object_get_ex(e, "link_up", &l) &&
+					  json_object_get_boolean(l) ?
+				  "up" :
+				  "down");
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "rx_packets"));
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "tx_packets"));
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "rx_missed"));
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "rx_errors"));
+		table_add(&t, "%llu", (unsigned long long)ju64(e, "tx_errors"));
+	}
+	table_print(&t);
+	putchar('\n');
+}
+
 static void print_stats(struct json_object *o)
 {
 	static const char *const vhead[] = { "VIP", "PACKETS", "BYTES",
@@ -590,6 +621,7 @@ static void print_stats(struct json_object *o)
 	table_print(&ct);
 	putchar('\n');
 	print_counts(o, "engine_counters", "ENGINE_COUNTER"); /* DPDK's */
+	print_ports(o);
 	arr = jarray(o, "vips");
 	for (i = 0; i < jlen(arr); i++) {
 		e = json_object_array_get_idx(arr, i);

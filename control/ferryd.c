@@ -149,6 +149,15 @@ static void print_stats(const struct plan *p, const struct ferry_conf *conf,
 	for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++)
 		printf("%s: %llu\n", s->extra[i].name,
 		       (unsigned long long)s->extra[i].value);
+	for (i = 0; i < s->nports && i < ENGINE_MAX_PORTS; i++)
+		printf("port %u %s link %s rx %llu tx %llu rx_missed %llu rx_errors %llu tx_errors %llu\n",
+		       s->port[i].id, s->port[i].data ? "data" : "exception",
+		       s->port[i].link_up ? "up" : "down",
+		       (unsigned long long)s->port[i].rx_packets,
+		       (unsigned long long)s->port[i].tx_packets,
+		       (unsigned long long)s->port[i].rx_missed,
+		       (unsigned long long)s->port[i].rx_errors,
+		       (unsigned long long)s->port[i].tx_errors);
 	(void)conf;
 }
 

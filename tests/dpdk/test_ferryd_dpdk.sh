@@ -122,6 +122,7 @@ ctl stats >"$dir/stats.txt"
 check "ferryctl stats names lcores by EAL id" grep -qE '^ *1 +[0-9]+$' "$dir/stats.txt"
 check "ferryctl stats shows the engine's own counters" grep -q '^dpdk_exception_rx ' "$dir/stats.txt"
 check "ferryctl stats heads the lcore table LCORE" grep -q '^LCORE' "$dir/stats.txt"
+check "ferryctl stats lists the ports" grep -qE '^ *0 +data +up ' "$dir/stats.txt"
 
 sleep 1.5 # a tick: ferryd checks ferry-dpdk every second
 check "a fresh ferryd pushes its generation once" sh -c "! grep -q 'pushed again' '$dir/ferryd.log'"
@@ -129,6 +130,12 @@ curl -sf "http://127.0.0.1:$PORT/metrics" >"$dir/metrics" || bad "GET /metrics"
 check "metrics carry per-lcore packets" grep -q '^ferry_lcore_packets_total{lcore="1"}' "$dir/metrics"
 check "metrics carry ferry-dpdk's own counters" grep -q '^ferry_dpdk_exception_tx_dropped_total ' "$dir/metrics"
 check "metrics say engine dpdk" grep -q 'ferry_engine_info{engine="dpdk"' "$dir/metrics"
+check "metrics carry the data port's link" grep -q '^ferry_dpdk_port_up{port="0",role="data"} 1' "$dir/metrics"
+check "metrics carry the exception port" grep -q '^ferry_dpdk_port_up{port="1",role="exception"} ' "$dir/metrics"
+# net_null0 receives a burst of frames at every poll: its RX count moves.
+check "metrics carry the data port's RX count" \
+	awk '/^ferry_dpdk_port_rx_packets_total\{port="0",role="data"\}/ {ok = $2 > 0} END {exit !ok}' "$dir/metrics"
+check "metrics carry RX missed (drops at the port)" grep -q '^ferry_dpdk_port_rx_missed_total{port="0",role="data"} ' "$dir/metrics"
 if command -v promtool >/dev/null; then
 	check "promtool accepts the metrics" sh -c "promtool check metrics <'$dir/metrics' >/dev/null 2>&1"
 fi
