@@ -55,6 +55,25 @@ static struct engine_stats *read_stats(struct ferryd *d)
 	return s;
 }
 
+/* Whether the dataplane forwards now and the generation it serves (DPDK:
+ * ferry-dpdk may be restarting, or serve an older generation until ferryd
+ * pushes its own again). */
+static void status_dataplane(struct ferryd *d, json_object *resp)
+{
+	struct engine_stats *s = read_stats(d);
+	char why[256] = "";
+	bool fwd = !d->ops->forwarding ||
+		   d->ops->forwarding(d->engine, why, sizeof(why));
+
+	json_object_object_add(resp, "forwarding", json_object_new_boolean(fwd));
+	if (!fwd)
+		json_object_object_add(resp, "forwarding_why", jstr(why));
+	if (s)
+		json_object_object_add(resp, "dataplane_generation",
+				       ju64(s->generation));
+	free(s);
+}
+
 static int cmd_status(void *ctx, json_object *req, json_object *resp)
 {
 	struct ferryd *d = ctx;
@@ -73,6 +92,7 @@ static int cmd_status(void *ctx, json_object *req, json_object *resp)
 	json_object_object_add(rl, "ok", ju64(d->reloads_ok));
 	json_object_object_add(rl, "failed", ju64(d->reloads_failed));
 	json_object_object_add(resp, "reloads", rl);
+	status_dataplane(d, resp);
 	return 0;
 }
 

@@ -415,8 +415,17 @@ static void print_status(struct json_object *o)
 		snprintf(uptime, sizeof(uptime), "%02u:%02u:%02u",
 			 (unsigned int)(up / 3600), (unsigned int)(up % 3600 / 60),
 			 (unsigned int)(up % 60));
-	printf("generation  %s\n", jstr(o, "generation"));
+	printf("generation  %s", jstr(o, "generation"));
+	if (jget(o, "dataplane_generation") &&
+	    strcmp(jstr(o, "dataplane_generation"), jstr(o, "generation")))
+		printf(" (the dataplane serves %s)",
+		       jstr(o, "dataplane_generation"));
+	printf("\n");
 	printf("engine      %s\n", jstr(o, "engine"));
+	if (jget(o, "forwarding"))
+		printf("forwarding  %s%s%s\n", yes_no(o, "forwarding"),
+		       jget(o, "forwarding_why") ? ": " : "",
+		       jget(o, "forwarding_why") ? jstr(o, "forwarding_why") : "");
 	printf("interface   %s\n", jstr(o, "interface"));
 	printf("dataplane   %s\n", yes_no(o, "adopted")[0] == 'y' ?
 				    "adopted at start (was running)" :

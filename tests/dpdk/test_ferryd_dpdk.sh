@@ -114,6 +114,7 @@ check "ferryd says engine dpdk" sh -c "'$FERRYCTL' -s '$dir/ferryd.sock' status 
 check "ferry-dpdk serves generation 1 from ferryd" \
 	wait_for 5 gen_is 1
 check "ferry-dpdk keeps the live generation in its tables file" test -s "$dir/tables.snap"
+check "ferryctl status says forwarding" sh -c "'$FERRYCTL' -s '$dir/ferryd.sock' status | grep -q '^forwarding  yes'"
 check "ferryd --stats reads per-lcore counters" \
 	sh -c "'$FERRYD' -c '$dir/ferry.conf' --stats | grep -q '^lcores: 1='"
 check "ferryctl stats carries the DPDK counters" \
@@ -170,6 +171,8 @@ check "generation 2 keeps serving" gen_is 2
 kill -9 "$DP_PID"
 wait "$DP_PID" 2>/dev/null || true
 DP_PID=
+check "ferryctl status says why nothing forwards while ferry-dpdk is gone" \
+	sh -c "'$FERRYCTL' -s '$dir/ferryd.sock' status | grep -q '^forwarding  no: ferry-dpdk does not answer'"
 start_dpdk
 check "restarted ferry-dpdk serves generation 2 from its tables file" \
 	wait_for 5 gen_is 2
