@@ -41,7 +41,7 @@ static void help(FILE *out)
 	fprintf(out,
 		"%s\n"
 		"commands:\n"
-		"  status                           generation, engine, config, uptime, reloads\n"
+		"  status                           generation, engine, forwarding, config, uptime, reloads\n"
 		"  vips                             VIPs: ring, backends up, counters\n"
 		"  backends [VIP]                   backends: state, health, admin, check, counters\n"
 		"  stats [--watch SECONDS [--count N]]\n"
