@@ -29,6 +29,7 @@ struct engine {
 	__u64 boot_id; /* of the ferry-dpdk that acknowledged live */
 	__u64 checked_ms;
 	char why[160]; /* why not forwarding, when !reachable */
+	bool refused; /* the last re-push was refused (said once) */
 };
 
 /* One request; on a failure to reach ferry-dpdk, e->why says why. */
@@ -336,8 +337,14 @@ static int dpdk_tick(struct engine *e, __u64 now_ms, char *msg, size_t len)
 		return 0;
 	r = dpdk_push(e);
 	snprintf(msg, len, "%s", e->why);
-	if (r)
+	if (r) {
+		/* Tried again every second; said once until it changes. */
+		if (r == -EINVAL && e->refused)
+			return 0;
+		e->refused = r == -EINVAL;
 		return r;
+	}
+	e->refused = false;
 	snprintf(msg, len,
 		 "ferry-dpdk (pid %u) served generation %u: generation %u pushed again",
 		 info.pid, gen, e->generation);
