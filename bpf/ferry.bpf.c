@@ -45,6 +45,15 @@ lb_tbl_pin(struct lb_tables *t, const struct lb_pin_key *k)
 	return bpf_map_lookup_elem(&pins, k);
 }
 
+/* Bucket idx of CPU cpu's flow cache. */
+static __always_inline struct lb_flow_bucket *lb_flow_bucket(__u32 cpu,
+							     __u32 idx)
+{
+	__u32 key = cpu * (ferry_flow_mask + 1) + idx;
+
+	return bpf_map_lookup_elem(&flows, &key);
+}
+
 /* A miss in this CPU's cache asks the others: a flow whose packets
  * arrive on several CPUs (no RSS, a rehashed queue) keeps its backend. */
 struct fc_remote {
@@ -64,7 +73,7 @@ static long fc_remote_cb(__u32 cpu, void *data)
 
 	if (cpu == c->self)
 		return 0;
-	b = bpf_map_lookup_percpu_elem(&flows, &c->idx, cpu);
+	b = lb_flow_bucket(cpu, c->idx);
 	if (!b)
 		return 0;
 	i = lb_fc_slot(b, &c->key, c->hash);
@@ -78,8 +87,8 @@ static long fc_remote_cb(__u32 cpu, void *data)
 static __always_inline const struct lb_flow *
 lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k, __u32 hash)
 {
-	__u32 idx = hash & ferry_flow_mask;
-	struct lb_flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+	__u32 idx = hash & ferry_flow_mask, self = bpf_get_smp_processor_id();
+	struct lb_flow_bucket *b = lb_flow_bucket(self, idx);
 	struct lb_flow *f;
 	struct fc_remote c;
 
@@ -91,7 +100,7 @@ lb_tbl_flow(struct lb_tables *t, const struct lb_flow_key *k, __u32 hash)
 	__builtin_memcpy(&c.key, k, sizeof(c.key));
 	c.hash = hash;
 	c.idx = idx;
-	c.self = bpf_get_smp_processor_id();
+	c.self = self;
 	c.found = 0;
 	bpf_loop(ferry_nr_cpus, fc_remote_cb, &c, 0);
 	if (!c.found)
@@ -105,8 +114,8 @@ static __always_inline void lb_tbl_flow_put(struct lb_tables *t,
 					    const struct lb_flow_key *k,
 					    __u32 hash, const struct lb_flow *v)
 {
-	__u32 idx = hash & ferry_flow_mask;
-	struct lb_flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+	struct lb_flow_bucket *b = lb_flow_bucket(bpf_get_smp_processor_id(),
+						  hash & ferry_flow_mask);
 
 	if (b)
 		lb_fc_put(b, k, hash, v);

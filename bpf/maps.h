@@ -52,10 +52,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pins SEC(".maps");
 
-/* Conntrack: per-CPU flow cache buckets (common/flowcache.h); the number
- * of buckets, a power of two, is set by control at load. */
+/* Conntrack: every CPU's flow cache buckets (common/flowcache.h) in one
+ * array, CPU c's bucket i at c * buckets + i. Control sets the size at
+ * load: buckets (a power of two) times the possible CPUs. A plain array
+ * value is one index away; a per-CPU array would first load the element's
+ * pointer, one more cold line for every new flow. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FERRY_FLOWS_DEFAULT / FERRY_FLOW_WAYS);
 	__type(key, __u32);
 	__type(value, struct lb_flow_bucket);

@@ -180,7 +180,12 @@ static int xdp_read_flow_buckets(struct engine *e)
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(e->fd[M_FLOWS], &info, &len))
 		return -errno;
-	e->flow_buckets = info.max_entries;
+	/* Every CPU's buckets in one array (bpf/maps.h). */
+	if (info.type != BPF_MAP_TYPE_ARRAY ||
+	    info.value_size != sizeof(struct lb_flow_bucket) ||
+	    info.max_entries % (__u32)e->ncpus)
+		return -EPROTO;
+	e->flow_buckets = info.max_entries / (__u32)e->ncpus;
 	return 0;
 }
 
@@ -268,7 +273,8 @@ static int xdp_load(struct engine *e, const struct ferry_conf *conf)
 	e->skel->rodata->ferry_flow_mask = xdp_flow_buckets(conf->dp.flows) - 1;
 	e->skel->rodata->ferry_nr_cpus = (__u32)e->ncpus;
 	err = bpf_map__set_max_entries(e->skel->maps.flows,
-				       xdp_flow_buckets(conf->dp.flows));
+				       xdp_flow_buckets(conf->dp.flows) *
+					       (__u32)e->ncpus);
 	if (err)
 		return err;
 	err = ferry_bpf__load(e->skel);
@@ -589,17 +595,16 @@ static uint64_t xdp_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Used slots of buckets [first, first + n) over every CPU, added to *used;
- * batched reads (a bucket lookup per key where batches are refused). */
-static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
+/* Used slots of array entries [first, first + n), added to *used; batched
+ * reads (a bucket lookup per key where batches are refused). */
+static int xdp_scan_range(struct engine *e, __u32 first, __u32 n, __u64 *used)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const size_t per_key = sizeof(struct lb_flow_bucket) * (size_t)e->ncpus;
 	const __u32 ways = (1u << FERRY_FLOW_WAYS) - 1;
-	__u8 *buf = malloc(per_key * XDP_FLOWS_BATCH);
+	struct lb_flow_bucket *buf = malloc(sizeof(*buf) * XDP_FLOWS_BATCH);
 	__u32 keys[XDP_FLOWS_BATCH], done = 0, prev, out, count, i;
 	bool batch = true;
-	int c, err = 0;
+	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
@@ -624,7 +629,7 @@ static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
 				__u32 key = first + done + i;
 
 				if (bpf_map_lookup_elem(e->fd[M_FLOWS], &key,
-							buf + i * per_key)) {
+							&buf[i])) {
 					err = -errno;
 					break;
 				}
@@ -633,19 +638,28 @@ static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
 				break;
 		}
 		for (i = 0; i < count; i++)
-			for (c = 0; c < e->ncpus; c++) {
-				const struct lb_flow_bucket *b =
-					(const void *)(buf + i * per_key +
-						       (size_t)c * sizeof(*b));
-
-				*used += (__u64)__builtin_popcount(b->used & ways);
-			}
+			*used += (__u64)__builtin_popcount(buf[i].used & ways);
 		if (!count)
 			break;
 		done += count;
 	}
 	free(buf);
 	return err;
+}
+
+/* Used slots of buckets [first, first + n) over every CPU, added to *used:
+ * CPU c's bucket i is array entry c * flow_buckets + i. */
+static int xdp_scan_flows(struct engine *e, __u32 first, __u32 n, __u64 *used)
+{
+	int c, err;
+
+	for (c = 0; c < e->ncpus; c++) {
+		err = xdp_scan_range(e, (__u32)c * e->flow_buckets + first, n,
+				     used);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Conntrack entries in use and the capacity. Until every window has been
@@ -852,23 +866,23 @@ static inline const struct lb_flow *lb_tbl_flow(struct lb_tables *t,
 						const struct lb_flow_key *k,
 						__u32 hash)
 {
-	struct lb_flow_bucket *b = calloc((size_t)t->e->ncpus, sizeof(*b));
-	const struct lb_flow *f = NULL;
-	__u32 idx = hash & (t->e->flow_buckets - 1);
+	const __u32 nb = t->e->flow_buckets;
+	const struct lb_flow *f;
+	struct lb_flow_bucket b;
+	__u32 key;
 	int c;
 
-	if (!b)
-		return NULL;
-	if (!bpf_map_lookup_elem(t->e->fd[M_FLOWS], &idx, b))
-		for (c = 0; c < t->e->ncpus && !f; c++) {
-			f = lb_fc_find(&b[c], k, hash);
-			if (f) {
-				t->flow = *f;
-				f = &t->flow;
-			}
+	for (c = 0; c < t->e->ncpus; c++) {
+		key = (__u32)c * nb + (hash & (nb - 1));
+		if (bpf_map_lookup_elem(t->e->fd[M_FLOWS], &key, &b))
+			continue;
+		f = lb_fc_find(&b, k, hash);
+		if (f) {
+			t->flow = *f;
+			return &t->flow;
 		}
-	free(b);
-	return f;
+	}
+	return NULL;
 }
 
 static inline void lb_tbl_flow_put(struct lb_tables *t,

@@ -260,6 +260,9 @@ static int run_daemon(const struct engine_ops *ops, struct ferry_conf *conf,
 		if (err == -EXDEV)
 			log_err("the pinned dataplane under %s serves another interface; run ferryd --detach first",
 				conf->dp.bpffs);
+		if (err == -EPROTO && !conf->dp.dpdk)
+			log_err("the pinned maps under %s have another layout (a Ferry from before an upgrade); run ferryd --detach first",
+				conf->dp.bpffs);
 		if (err == -ESTALE)
 			log_err("the running dataplane was loaded with another hash_seed; run ferryd --detach first");
 		if (err == -EBUSY)

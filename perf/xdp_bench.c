@@ -92,7 +92,7 @@ struct target {
 	struct bpf_object *obj; /* skel->obj, or an object file (-o) */
 	int prog_fd;
 	int vips, rings, backends, config, global_stats;
-	__u32 flows_max;
+	__u32 flows_max; /* conntrack entries of one CPU: buckets times ways */
 };
 
 static __u16 ip_csum(const struct iphdr *iph)
@@ -361,8 +361,9 @@ static int read_events(const struct target *t, __u64 ev[LB_EVENT_MAX])
 	return 0;
 }
 
-/* Point the load-time seed at HASH_SEED in an object opened from a file. */
-static void set_seed_from_btf(struct bpf_object *obj)
+/* The load-time knobs of an object opened from a file, as for the skeleton:
+ * the seed HASH_SEED, ferry_nr_cpus every possible CPU. */
+static void set_rodata_from_btf(struct bpf_object *obj)
 {
 	struct btf *btf = bpf_object__btf(obj);
 	const struct btf_var_secinfo *vs;
@@ -388,13 +389,18 @@ static void set_seed_from_btf(struct bpf_object *obj)
 	vs = btf_var_secinfos(sec);
 	for (i = 0; i < btf_vlen(sec); i++, vs++) {
 		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-		__u32 seed = HASH_SEED;
+		const char *name = btf__name_by_offset(btf, v->name_off);
+		__u32 val;
 
-		if (strcmp(btf__name_by_offset(btf, v->name_off),
-			   "ferry_hash_seed") ||
-		    vs->size != sizeof(seed) || vs->offset + sizeof(seed) > size)
+		if (!strcmp(name, "ferry_hash_seed"))
+			val = HASH_SEED;
+		else if (!strcmp(name, "ferry_nr_cpus"))
+			val = (__u32)libbpf_num_possible_cpus();
+		else
 			continue;
-		memcpy(data + vs->offset, &seed, sizeof(seed));
+		if (vs->size != sizeof(val) || vs->offset + sizeof(val) > size)
+			continue;
+		memcpy(data + vs->offset, &val, sizeof(val));
 	}
 	bpf_map__set_initial_value(map, data, size);
 	free(data);
@@ -429,13 +435,25 @@ static int load_target(struct target *t)
 		if (err)
 			return err;
 	}
+	/* Every possible CPU's conntrack buckets in one array, as ferryd
+	 * sizes it (an older build's per-CPU array is left as it is). */
+	map = bpf_object__find_map_by_name(t->obj, "flows");
+	if (!map)
+		return -ENOENT;
+	t->flows_max = bpf_map__max_entries(map) * FERRY_FLOW_WAYS;
+	if (bpf_map__type(map) == BPF_MAP_TYPE_ARRAY) {
+		err = bpf_map__set_max_entries(map, bpf_map__max_entries(map) *
+						     libbpf_num_possible_cpus());
+		if (err)
+			return err;
+	}
 	if (t->skel) {
 		t->skel->rodata->ferry_hash_seed = HASH_SEED;
 		/* As ferryd loads it: misses search every CPU's cache. */
 		t->skel->rodata->ferry_nr_cpus =
 			(__u32)libbpf_num_possible_cpus();
 	} else
-		set_seed_from_btf(t->obj);
+		set_rodata_from_btf(t->obj);
 	err = t->skel ? ferry_bpf__load(t->skel) : bpf_object__load(t->obj);
 	if (err)
 		return err;
@@ -448,12 +466,9 @@ static int load_target(struct target *t)
 	t->backends = map_fd(t->obj, "backends");
 	t->config = map_fd(t->obj, "config");
 	t->global_stats = map_fd(t->obj, "global_stats");
-	map = bpf_object__find_map_by_name(t->obj, "flows");
 	if (t->vips < 0 || t->rings < 0 || t->backends < 0 || t->config < 0 ||
-	    t->global_stats < 0 || !map)
+	    t->global_stats < 0)
 		return -ENOENT;
-	/* Conntrack entries: buckets times ways. */
-	t->flows_max = bpf_map__max_entries(map) * FERRY_FLOW_WAYS;
 	return 0;
 }
 

@@ -65,7 +65,9 @@ static int open_ferry(const struct fixture_world *w, struct ferry_bpf **out)
 	if (!skel)
 		return -errno;
 	unpin_all(skel->obj);
-	bpf_map__set_max_entries(skel->maps.flows, TEST_FLOW_BUCKETS);
+	/* Every possible CPU's buckets, as ferryd sizes it. */
+	bpf_map__set_max_entries(skel->maps.flows,
+				 TEST_FLOW_BUCKETS * libbpf_num_possible_cpus());
 	skel->rodata->ferry_flow_mask = TEST_FLOW_BUCKETS - 1;
 	skel->rodata->ferry_hash_seed = w->seed;
 	err = ferry_bpf__load(skel);
@@ -127,33 +129,34 @@ static int load_ring(int rings_fd, const struct fixture_ring *r)
 }
 
 /* Empties every CPU's conntrack, then puts the world's flows into the
- * bucket each would use, on every CPU (the test run may use any). */
+ * bucket each would use, on every CPU (the test run may use any): CPU c's
+ * bucket i at c * TEST_FLOW_BUCKETS + i. */
 static int load_flows(const struct ferry_bpf *skel,
 		      const struct fixture_world *w)
 {
 	int fd = bpf_map__fd(skel->maps.flows), ncpus = libbpf_num_possible_cpus();
-	struct lb_flow_bucket *b = calloc((size_t)ncpus, sizeof(*b));
+	struct lb_flow_bucket b;
 	unsigned int i;
-	__u32 idx;
+	__u32 idx, key;
 	int c, err = 0;
 
-	if (!b)
-		return -ENOMEM;
-	for (idx = 0; idx < TEST_FLOW_BUCKETS && !err; idx++)
-		err = put(fd, &idx, b, "flows");
+	memset(&b, 0, sizeof(b));
+	for (idx = 0; idx < TEST_FLOW_BUCKETS * (__u32)ncpus && !err; idx++)
+		err = put(fd, &idx, &b, "flows");
 	for (i = 0; i < w->nflows && !err; i++) {
 		__u32 h = lb_hash_flow(&w->flows[i].key, w->seed);
 
 		idx = h & (TEST_FLOW_BUCKETS - 1);
-		if (bpf_map_lookup_elem(fd, &idx, b)) {
-			err = -errno;
-			break;
+		for (c = 0; c < ncpus && !err; c++) {
+			key = (__u32)c * TEST_FLOW_BUCKETS + idx;
+			if (bpf_map_lookup_elem(fd, &key, &b)) {
+				err = -errno;
+				break;
+			}
+			lb_fc_put(&b, &w->flows[i].key, h, &w->flows[i].flow);
+			err = put(fd, &key, &b, "flows");
 		}
-		for (c = 0; c < ncpus; c++)
-			lb_fc_put(&b[c], &w->flows[i].key, h, &w->flows[i].flow);
-		err = put(fd, &idx, b, "flows");
 	}
-	free(b);
 	return err;
 }
 
