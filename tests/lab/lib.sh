@@ -606,6 +606,28 @@ lab_clients_bg() {
 	done
 }
 
+# lab_hold_and_stream RES DEADLINE: the load a kill test keeps up across
+# the kill: HOLD TCP connections per client held open, a line every GAP s
+# (until RES/stop exists, at most DEADLINE s), and from client 1 a
+# sequence-numbered UDP stream (UDP_RATE/s over UDP_FLOWS source ports from
+# UDP_SPORT, UDP_SECS s) whose report lands in RES/useq.json; sets USEQ_PID.
+lab_hold_and_stream() {
+	local res=$1 deadline=$2
+	lab_log "$((HOLD * LAB_NCLIENTS)) TCP connections, a line every ${GAP}s each"
+	lab_clients_bg "$res" hold hold --host $VIP --port $VIP_TCP_PORT --conns $HOLD \
+		--gap $GAP --timeout 3 --stop-file "$res/stop" --ready "$res/hold-{c}.ready" \
+		--deadline "$deadline"
+	wait_for 20 "every TCP connection up" ls "$res"/hold-{1..3}.ready ||
+		fail "the TCP connections did not come up: $(tail -n 3 "$LAB_LOGS/client-hold.err" 2>/dev/null)"
+	lab_log "UDP stream: $UDP_RATE datagrams/s over $UDP_FLOWS flows for ${UDP_SECS}s"
+	nsx "${NS_C[0]}" timeout 60 "$PYTHON" "$LAB_DIR/lbclient.py" useq --host $VIP \
+		--port $VIP_UDP_PORT --flows $UDP_FLOWS --sport $UDP_SPORT --rate $UDP_RATE \
+		--duration $UDP_SECS --linger 3 >"$res/useq.json" 2>>"$LAB_LOGS/client-useq.err" &
+	USEQ_PID=$!
+	LAB_PIDS+=("$USEQ_PID")
+	sleep 2
+}
+
 lab_clients_wait() { # wait for every lab_clients_bg client
 	local p
 	for p in "${LAB_BG_CLIENTS[@]}"; do wait "$p" || true; done

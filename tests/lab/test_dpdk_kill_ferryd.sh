@@ -55,19 +55,7 @@ useq_sent() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[
 
 UDP_PKTS_START=$(lab_ctl_field 'vips[name=lab-udp].packets' stats || echo '?')
 
-lab_log "$((HOLD * LAB_NCLIENTS)) TCP connections, a line every ${GAP}s each"
-lab_clients_bg "$RES" hold hold --host $VIP --port $VIP_TCP_PORT --conns $HOLD \
-	--gap $GAP --timeout 3 --stop-file "$RES/stop" --ready "$RES/hold-{c}.ready" --deadline 80
-wait_for 20 "every TCP connection up" ls "$RES"/hold-{1..3}.ready ||
-	fail "the TCP connections did not come up: $(tail -n 3 "$LAB_LOGS/client-hold.err" 2>/dev/null)"
-
-lab_log "UDP stream: $UDP_RATE datagrams/s over $UDP_FLOWS flows for ${UDP_SECS}s"
-nsx "${NS_C[0]}" timeout 60 "$PYTHON" "$LAB_DIR/lbclient.py" useq --host $VIP \
-	--port $VIP_UDP_PORT --flows $UDP_FLOWS --sport $UDP_SPORT --rate $UDP_RATE \
-	--duration $UDP_SECS --linger 3 >"$RES/useq.json" 2>>"$LAB_LOGS/client-useq.err" &
-USEQ_PID=$!
-LAB_PIDS+=("$USEQ_PID")
-sleep 2
+lab_hold_and_stream "$RES" 80
 
 GEN_BEFORE=$(lab_ctl_field generation status)
 INFO_BEFORE=$(lab_dpdk_info || echo '{}')
