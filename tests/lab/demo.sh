@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/lab/demo.sh: the one-command demo: deps, build, netns lab, ferryd with native XDP, TCP+UDP through the VIP, ferryd --stats, teardown.
+# tests/lab/demo.sh: the one-command demo: deps, build, netns lab, ferryd with native XDP (LAB_ENGINE=dpdk: with ferry-dpdk), TCP+UDP through the VIP, ferryd --stats, teardown.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
