@@ -27,9 +27,14 @@ lab_trap "${FERRY_LAB_TIMEOUT:-120}"
 echo "== lab $LAB_PREFIX"
 lab_up
 lab_start_servers
+if [ "$LAB_ENGINE" = dpdk ]; then
+	FERRY_DESC="ferry-dpdk on eth0 (af_packet), $FERRY_ADDR on its tap, ferryd"
+else
+	FERRY_DESC="eth0 $FERRY_ADDR, ferryd + native XDP"
+fi
 cat <<EOF
   clients  ${NS_C[*]}: 10.77.1.11-13, via router $NS_R
-  ferry    $NS_F: eth0 $FERRY_ADDR, ferryd + native XDP, VIP $VIP routed here
+  ferry    $NS_F: $FERRY_DESC, VIP $VIP routed here
   backends ${NS_B[*]}: 10.77.3.11-13, VIP on lo, decap XDP on eth0, answer clients directly
 EOF
 echo "== ferryd -c $LAB_CONF"
