@@ -238,38 +238,32 @@ out:
 	return err;
 }
 
-/* LOAD of the live snapshot. 0; -EINVAL when ferry-dpdk refused it (its
- * reason in e->why); -errno when it could not be asked. */
-static int dpdk_push(struct engine *e)
+/* LOAD of snapshot buf (generation gen). 0; -EINVAL when ferry-dpdk
+ * refused it (its reason in e->why); -errno when it could not be asked. */
+static int dpdk_push(struct engine *e, const void *buf, size_t blen,
+		     __u32 gen)
 {
 	struct dp_ctl_msg m;
 	void *msg;
 	size_t len;
-	int r = dpdk_call(e, DP_CTL_LOAD, e->live, e->live_len, &m, &msg,
-			  &len);
+	int r = dpdk_call(e, DP_CTL_LOAD, buf, blen, &m, &msg, &len);
 
 	if (r)
 		return r;
-	if (m.status) {
+	if (m.status)
 		snprintf(e->why, sizeof(e->why), "ferry-dpdk refused generation %u: %.*s",
-			 e->generation, (int)(len < 120 ? len : 120),
+			 gen, (int)(len < 120 ? len : 120),
 			 msg ? (const char *)msg : "");
-		free(msg);
-		return m.status;
-	}
 	free(msg);
-	e->pushed = true;
-	return 0;
+	return m.status;
 }
 
 static int dpdk_apply(struct engine *e, const struct plan *p)
 {
-	void *buf, *old;
-	size_t len, old_len;
-	struct ferry_snap s, old_snap;
-	__u32 old_gen;
-	bool old_pushed;
+	struct ferry_snap s;
 	char err[256];
+	size_t len;
+	void *buf;
 	int r;
 
 	r = dpdk_snapshot_of(p, &buf, &len);
@@ -286,30 +280,17 @@ static int dpdk_apply(struct engine *e, const struct plan *p)
 		free(buf);
 		return 0;
 	}
-	old = e->live;
-	old_len = e->live_len;
-	old_snap = e->snap;
-	old_gen = e->generation;
-	old_pushed = e->pushed;
-	e->live = buf;
-	e->live_len = len;
-	e->snap = s;
-	e->generation = s.generation;
-	e->pushed = false;
-	r = dpdk_push(e);
+	r = dpdk_push(e, buf, len, s.generation);
 	if (r == -EINVAL || r == -ESTALE) {
 		/* Refused: the old generation serves on, and stays ours. */
-		e->live = old;
-		e->live_len = old_len;
-		e->snap = old_snap;
-		e->generation = old_gen;
-		e->pushed = old_pushed;
 		free(buf);
 		return r;
 	}
-	free(old);
-	/* Not reachable: the plan is ours and goes out when ferry-dpdk
-	 * answers again (tick); forwarding() says it is not forwarding. */
+	/* Not reachable (r < 0): the plan is ours all the same and goes out
+	 * when ferry-dpdk answers again (tick); forwarding() says it is not
+	 * forwarding meanwhile. */
+	dpdk_set_live(e, buf, len, &s);
+	e->pushed = !r;
 	return 0;
 }
 
@@ -335,7 +316,7 @@ static int dpdk_tick(struct engine *e, __u64 now_ms, char *msg, size_t len)
 		return 0;
 	if (e->pushed && info.boot_id == e->boot_id && gen == e->generation)
 		return 0;
-	r = dpdk_push(e);
+	r = dpdk_push(e, e->live, e->live_len, e->generation);
 	snprintf(msg, len, "%s", e->why);
 	if (r) {
 		/* Tried again every second; said once until it changes. */
@@ -345,6 +326,7 @@ static int dpdk_tick(struct engine *e, __u64 now_ms, char *msg, size_t len)
 		return r;
 	}
 	e->refused = false;
+	e->pushed = true;
 	snprintf(msg, len,
 		 "ferry-dpdk (pid %u) served generation %u: generation %u pushed again",
 		 info.pid, gen, e->generation);
