@@ -266,7 +266,7 @@ static int cmd_stats(void *ctx, json_object *req, json_object *resp)
 	json_object_object_add(resp, "reasons", reasons);
 	json_object_object_add(resp, "events", events);
 	json_object_object_add(resp, "cpus", cpus);
-	if (s->has_cpu_id) {
+	if (s->cpu_label) {
 		json_object *ids = json_object_new_array();
 
 		for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++)

@@ -39,11 +39,10 @@ struct engine_stats {
 	struct lb_counter backend[FERRY_MAX_BACKENDS];
 	struct lb_counter pin[FERRY_MAX_PINS];
 	__u64 cpu_packets[ENGINE_MAX_CPUS];
-	/* What index i of cpu_packets is: cpu_label ("cpu" when NULL) and
-	 * its number (XDP: the CPU; DPDK: the EAL lcore id). */
+	/* What index i of cpu_packets is. NULL: CPU i (XDP); else entry i is
+	 * cpu_label number cpu_id[i] (DPDK: "lcore", the EAL lcore id). */
 	const char *cpu_label;
 	__u32 cpu_id[ENGINE_MAX_CPUS];
-	bool has_cpu_id; /* false: cpu_id[i] is i */
 	unsigned int nextra;
 	struct engine_extra extra[ENGINE_MAX_EXTRA];
 	unsigned int nports; /* 0: the engine has no ports of its own (XDP) */

@@ -381,7 +381,6 @@ static int dpdk_read_stats(struct engine *e, struct engine_stats *s)
 	memset(s, 0, sizeof(*s));
 	s->ncpus = st->nlcores < ENGINE_MAX_CPUS ? st->nlcores : ENGINE_MAX_CPUS;
 	s->cpu_label = "lcore";
-	s->has_cpu_id = true;
 	for (i = 0; i < s->ncpus && i < DP_CTL_MAX_LCORES; i++) {
 		s->cpu_id[i] = st->lcore_id[i];
 		s->cpu_packets[i] = st->lcore_packets[i];

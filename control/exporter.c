@@ -334,11 +334,11 @@ static void render_cpus(FILE *f, const struct engine_stats *s)
 
 	snprintf(name, sizeof(name), "ferry_%s_packets_total", label);
 	fam(f, name, "counter",
-	    s->has_cpu_id ?
+	    s->cpu_label ?
 		    "Packets the dataplane handled on each forwarding lcore (EAL lcore id)." :
 		    "Packets the dataplane handled on each CPU.");
 	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++) {
-		snprintf(id, sizeof(id), "%u", s->has_cpu_id ? s->cpu_id[i] : i);
+		snprintf(id, sizeof(id), "%u", s->cpu_label ? s->cpu_id[i] : i);
 		series(f, name, label, id, NULL);
 		u64(f, s->cpu_packets[i]);
 	}

@@ -110,7 +110,7 @@ static void print_stats(const struct plan *p, const struct ferry_conf *conf,
 	unsigned int i, j;
 
 	printf("generation %u, %u %s\n", s->generation, s->ncpus,
-	       s->has_cpu_id ? "forwarding lcores" : "CPUs");
+	       s->cpu_label ? "forwarding lcores" : "CPUs");
 	for (i = 0; i < p->nvips; i++) {
 		const struct plan_vip *v = &p->vips[i];
 		const struct lb_vip_stats *vs = &s->vip[v->id];
@@ -143,7 +143,7 @@ static void print_stats(const struct plan *p, const struct ferry_conf *conf,
 		       (unsigned long long)s->global.event[i]);
 	printf("\n%ss:", s->cpu_label ? s->cpu_label : "cpu");
 	for (i = 0; i < s->ncpus && i < ENGINE_MAX_CPUS; i++)
-		printf(" %u=%llu", s->has_cpu_id ? s->cpu_id[i] : i,
+		printf(" %u=%llu", s->cpu_label ? s->cpu_id[i] : i,
 		       (unsigned long long)s->cpu_packets[i]);
 	printf("\n");
 	for (i = 0; i < s->nextra && i < ENGINE_MAX_EXTRA; i++)
