@@ -37,6 +37,7 @@ TCP_CONNS=40  # per client
 TCP_MSGS=3    # lines per connection
 UDP_FLOWS=10  # per client
 UDP_COUNT=5   # datagrams per flow
+UDP_SPORT=42000 # flow i of each client from source port UDP_SPORT + i
 VICTIM=3      # the backend whose service stops
 VNAME=$(backend_name $VICTIM)
 EXPORTER=127.0.0.1:9469 # ferryd's default, inside Ferry's namespace
@@ -116,8 +117,10 @@ metrics "$RES/before.txt"
 [ "$LAB_ENGINE" = xdp ] || lab_dpdk_info >"$RES/info-before.json" || fail "ferry-dpdk's INFO failed"
 clients tcp tcp --host $VIP --port $VIP_TCP_PORT --conns $TCP_CONNS --msgs $TCP_MSGS \
 	--concurrency 10 --timeout 3 --deadline 30
+# Fixed source ports: an ephemeral port handed out twice would make two
+# "flows" one 5-tuple, and one new flow fewer than flows sent.
 clients udp udp --host $VIP --port $VIP_UDP_PORT --flows $UDP_FLOWS --count $UDP_COUNT \
-	--timeout 1 --retries 2 --deadline 20
+	--sport $UDP_SPORT --timeout 1 --retries 2 --deadline 20
 
 # ferryctl stats --watch while TCP lines flow (about 2 s of traffic)
 nsx "${NS_C[0]}" timeout 20 "$PYTHON" "$LAB_DIR/lbclient.py" tcp --host $VIP \
